@@ -1,0 +1,129 @@
+"""The finding catalogue: stable codes -> severity and the sentences, kept as data.
+
+Entries live in `templates/knowledge/findings/*.yaml` (one file per family) and notes in
+`templates/knowledge/notes.yaml`. Strings are jinja2 templates over the finding's fields; a missing
+field fails loudly (StrictUndefined), and `tests/test_catalogue.py` checks that every code a
+handler emits exists and every entry is used.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.templating import TEMPLATES, render_string
+from handlers.model import Finding, Note, Severity
+
+KNOWLEDGE = TEMPLATES / "knowledge"
+_REQUIRED = ("severity", "title")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    code: str
+    severity: Severity
+    title: str
+    detail: str
+    next_steps: tuple[str, ...]
+    since: str
+    retired: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFinding:
+    code: str
+    severity: str
+    title: str
+    detail: str
+    evidence: tuple[str, ...]
+    next_steps: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "title": self.title,
+            "detail": self.detail,
+            "evidence": list(self.evidence),
+            "next_steps": list(self.next_steps),
+        }
+
+
+class CatalogueError(Exception):
+    """The catalogue data itself is wrong (a bug in the project, found by tests)."""
+
+
+def _load_file(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{path}: expected a mapping of CODE: entry")
+    return data
+
+
+@functools.cache
+def entries() -> Mapping[str, Entry]:
+    out: dict[str, Entry] = {}
+    for path in sorted((KNOWLEDGE / "findings").glob("*.yaml")):
+        for code, raw in _load_file(path).items():
+            if code in out:
+                raise CatalogueError(f"{path}: {code} is also defined in {out[code].source}")
+            if not isinstance(raw, dict) or any(k not in raw for k in _REQUIRED):
+                raise CatalogueError(f"{path}: {code} needs {', '.join(_REQUIRED)}")
+            out[code] = Entry(
+                code=code,
+                severity=Severity(raw["severity"]),
+                title=str(raw["title"]),
+                detail=str(raw.get("detail", "")),
+                next_steps=tuple(str(s) for s in raw.get("next_steps") or ()),
+                since=str(raw.get("since", "")),
+                retired=raw.get("retired"),
+                source=path.name,
+            )
+    return out
+
+
+@functools.cache
+def notes() -> Mapping[str, str]:
+    return {str(k): str(v) for k, v in _load_file(KNOWLEDGE / "notes.yaml").items()}
+
+
+def entry(code: str) -> Entry:
+    try:
+        return entries()[code]
+    except KeyError:
+        raise CatalogueError(f"finding code {code} is not in the catalogue") from None
+
+
+def _fields(f: Finding | Note) -> dict[str, object]:
+    return dict(f.fields)
+
+
+def render_finding(f: Finding) -> RenderedFinding:
+    e = entry(f.code)
+    fields = _fields(f)
+    try:
+        steps = [render_string(s, fields) for s in e.next_steps]
+        return RenderedFinding(
+            code=f.code,
+            severity=(f.severity or e.severity).value,
+            title=render_string(e.title, fields),
+            detail=render_string(e.detail, fields) if e.detail else "",
+            evidence=f.evidence,
+            next_steps=tuple(s for s in [*steps, *f.commands] if s),
+        )
+    except Exception as err:  # jinja2.UndefinedError and friends: a project bug, say which code
+        raise CatalogueError(f"{f.code}: {err}") from err
+
+
+def render_note(n: Note) -> str:
+    try:
+        source = notes()[n.code]
+    except KeyError:
+        raise CatalogueError(f"note code {n.code} is not in notes.yaml") from None
+    return render_string(source, _fields(n))

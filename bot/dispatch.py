@@ -1,0 +1,136 @@
+"""Question text -> parse -> the verb's query module -> Result. One path for CLI, Slack and digests.
+
+Errors are caught here once: a `QueryError` becomes an answer the user can act on (with its exit
+status); anything else is a bug, logged with a reference and answered with that reference.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bot import logs
+from bot.clusters import Clusters
+from bot.query import parse, to_request
+from handlers import VERBS
+from handlers.errors import NeedsCluster, QueryError
+from handlers.model import Note, Request, Result
+
+#: Verbs that answer from knowledge alone when no cluster is configured.
+OFFLINE_VERBS = frozenset({"exit", "name", "dns", "reason", "help", "how"})
+
+
+class InternalError(QueryError):
+    """A bug: the user gets a reference, the log gets the traceback."""
+
+    template = "internal"
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"internal error (ref {ref})")
+        self.ref = ref
+
+    def fields(self) -> dict[str, object]:
+        return {"ref": self.ref}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one question produced: a Result, or an error to word; and the exit status."""
+
+    query: str
+    request: Request | None
+    result: Result | None
+    error: QueryError | None
+    duration_s: float
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code if self.error else 0
+
+    @property
+    def verb(self) -> str:
+        return self.request.verb if self.request else "unknown"
+
+    @property
+    def outcome(self) -> str:
+        """For metrics: answered | usage | not_found | cluster_error | error | internal."""
+        if self.error is None:
+            return "answered"
+        name = type(self.error).__name__
+        return {
+            "UsageError": "usage",
+            "NotFound": "not_found",
+            "Ambiguous": "not_found",
+            "InternalError": "internal",
+        }.get(name, "cluster_error" if "Cluster" in name else "error")
+
+
+Observer = Callable[[Outcome], None]
+
+
+def ask(
+    query: str,
+    clusters: Clusters,
+    *,
+    lang: str = "en",
+    bound_namespace: str | None = None,
+    fresh: bool = False,
+    now: datetime | None = None,
+    observers: tuple[Observer, ...] = (),
+) -> Outcome:
+    """Answer one question. Never raises."""
+    started = time.perf_counter()
+    req: Request | None = None
+    result: Result | None = None
+    error: QueryError | None = None
+    try:
+        parsed = parse(query)
+        opened = clusters.open(parsed.cluster)
+        view = opened.view
+        clock = now or view.taken_at or datetime.now(UTC)
+        req = to_request(
+            parsed,
+            query,
+            now=clock,
+            lang=lang,
+            bound_namespace=bound_namespace or opened.default_namespace,
+            cluster_domain=opened.cluster_domain,
+            fresh=fresh,
+        )
+        handler = VERBS[req.verb]
+        if not view.has_data and req.verb not in OFFLINE_VERBS:
+            raise NeedsCluster(req.verb)
+        result = handler(req, view)
+        extra = [n for n in view.notes() if n not in result.notes]
+        if view.taken_at is not None and view.has_data and req.verb not in ("exit", "name", "help", "reason"):
+            extra.append(Note("SNAPSHOT-TIME", {"taken_at": view.taken_at.strftime("%Y-%m-%d %H:%M UTC")}))
+        if extra:
+            notes = (*result.notes, *extra)
+            result = replace(
+                result,
+                notes=notes,
+                partial=result.partial or any(n.code.startswith("PARTIAL-") for n in notes),
+            )
+    except QueryError as err:
+        error = err
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        logs.exception("query.failed", ref=ref, verb=req.verb if req else None)
+        error = InternalError(ref)
+    outcome = Outcome(
+        query=query, request=req, result=result, error=error, duration_s=time.perf_counter() - started
+    )
+    logs.event(
+        "query.answered" if error is None else "query.refused",
+        verb=outcome.verb,
+        target=result.target.display if result and result.target else None,
+        outcome=outcome.outcome,
+        duration_ms=round(outcome.duration_s * 1000, 1),
+        codes=[f.code for f in result.findings] if result else None,
+    )
+    for obs in observers:
+        obs(outcome)
+    return outcome
