@@ -29,8 +29,9 @@ class CliRun:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment a user would have: no Slack, no Redis, no kubeconfig unless given."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "K8SBOT_", "REDIS_", "KUBECONFIG"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "K8SBOT_", "REDIS_", "KUBECONFIG"))
+    }
     env["HOME"] = env.get("HOME", "/tmp")
     env["KUBECONFIG"] = "/nonexistent/kubeconfig"  # never the developer's real cluster
     env.update(extra)
@@ -40,7 +41,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> CliRun:
     proc = subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        cwd=ROOT, env=env or clean_env(), capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=ROOT,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
