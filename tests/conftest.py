@@ -1,4 +1,4 @@
-"""Shared test helpers: run the CLI as a user would (a subprocess), paths to fixtures."""
+"""Shared test helpers: run the CLI as a user would (a subprocess), paths to fixtures, fake servers."""
 
 from __future__ import annotations
 
@@ -6,13 +6,20 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# `tests.fakes` is imported by its package name; pytest only puts tests/ itself on sys.path.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from tests.fakes.kube_api import FakeKube
 FIXTURES = ROOT / "tests" / "fixtures"
 EXAMPLE = ROOT / "examples" / "cluster"
 
@@ -54,3 +61,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
 @pytest.fixture
 def cli() -> Any:
     return run_cli
+
+
+@pytest.fixture
+def fake_kube() -> Iterator[FakeKube]:
+    """A started fake Kubernetes API server with no objects; call `.serve(paths)` to fill it."""
+    from tests.fakes.kube_api import FakeKube
+
+    with FakeKube.start() as kube:
+        yield kube
