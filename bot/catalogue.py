@@ -108,7 +108,8 @@ def render_finding(f: Finding) -> RenderedFinding:
     e = entry(f.code)
     fields = _fields(f)
     try:
-        steps = [render_string(s, fields) for s in e.next_steps]
+        # A step may render to several lines (a loop over data): each non-empty line is one step.
+        steps = [line.strip() for s in e.next_steps for line in render_string(s, fields).splitlines()]
         return RenderedFinding(
             code=f.code,
             severity=(f.severity or e.severity).value,

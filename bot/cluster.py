@@ -9,23 +9,30 @@ errors): 404 -> None, 401/403 -> ClusterForbidden, timeouts/connection/5xx -> Cl
 from __future__ import annotations
 
 import builtins
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
 
+from bot.cache import gc_paused
 from bot.viewbase import BaseView
 from handlers.errors import ClusterForbidden, ClusterUnavailable, ConfigError
 from handlers.kinds import KINDS, Kind
 from handlers.objects import Obj
+
+T = TypeVar("T")
 
 #: Page size for list calls: large enough to keep round trips few on 10k-pod clusters, small enough
 #: that one page never holds the API server long (kubectl itself uses 500).
@@ -46,34 +53,87 @@ def _snake(kind: str) -> str:
 
 
 def load_api_client(kubeconfig: str | None, context: str | None) -> tuple[k8s.ApiClient, str, str | None]:
-    """An ApiClient for the kubeconfig context (or in-cluster config), its name and default namespace."""
+    """An ApiClient for the kubeconfig context (or in-cluster config), its name and default namespace.
+
+    Raises ConfigError with one line naming the file (and line) for a missing or unreadable file,
+    invalid YAML, something that is not a kubeconfig, or an unknown/absent context.
+    """
+    if kubeconfig is None and context is None:
+        cfg = k8s.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+        except ConfigException:
+            pass  # not in a pod: use the kubeconfig, as kubectl does
+        else:
+            return _client(cfg), "in-cluster", _incluster_namespace()
+    # The library resolves $KUBECONFIG (a path list) or ~/.kube/config itself; name the same file.
+    where = kubeconfig or str(KUBE_CONFIG_DEFAULT_LOCATION)
+    contexts, current = _read_kubeconfig(where)
+    chosen = context or current
+    have = ", ".join(contexts) or "none"
+    if not chosen:
+        raise ConfigError(where, f"no current-context set; pass --context (have: {have})")
+    if chosen not in contexts:
+        raise ConfigError(where, f"no context {chosen!r} (have: {have})")
+    cfg = k8s.Configuration()
     try:
-        if kubeconfig is None and context is None:
-            try:
-                k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
-                return k8s.ApiClient(), "in-cluster", _incluster_namespace()
-            except ConfigException:
-                pass
-        contexts, current = k8s_config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-        chosen = current
-        if context:
-            chosen = next((c for c in contexts if c["name"] == context), None)
-            if chosen is None:
-                names = ", ".join(c["name"] for c in contexts) or "none"
-                raise ConfigError(kubeconfig or "kubeconfig", f"no context {context!r} (have: {names})")
-        api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, context=context
+        # persist_config=False: a read-only bot never writes refreshed tokens back into the file.
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=where, context=chosen, client_configuration=cfg, persist_config=False
         )
-    except ConfigError:
-        raise
-    except (ConfigException, OSError, ValueError, TypeError, KeyError) as err:
-        where = kubeconfig or "kubeconfig"
-        raise ConfigError(where, str(err).strip() or type(err).__name__) from None
-    # The client retries connection errors three times by default; a chat answer should fail fast.
-    api.configuration.retries = 0
-    name = str(chosen["name"]) if chosen else "default"
-    ns = (chosen or {}).get("context", {}).get("namespace")
-    return api, name, str(ns) if ns else None
+    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as err:
+        raise ConfigError(where, " ".join(str(err).split()) or type(err).__name__) from None
+    ns = contexts[chosen].get("namespace")
+    return _client(cfg), chosen, str(ns) if ns else None
+
+
+def _client(cfg: k8s.Configuration) -> k8s.ApiClient:
+    # No retries: the client's default (urllib3's 3) would turn one hung or refused request into
+    # four, and a chat answer should fail fast and say so. Set before the ApiClient exists: its
+    # connection pool copies the setting when it is built.
+    cfg.retries = 0
+    return k8s.ApiClient(configuration=cfg)
+
+
+def _read_kubeconfig(where: str) -> tuple[dict[str, Mapping[str, Any]], str | None]:
+    """Context name -> context, and current-context, over a $KUBECONFIG-style list of files.
+
+    Merged as kubectl does: the first file to set a context or current-context wins.
+    """
+    contexts: dict[str, Mapping[str, Any]] = {}
+    current: str | None = None
+    found = False
+    for part in where.split(os.pathsep):
+        if not part:
+            continue
+        path = Path(part).expanduser()
+        if not path.is_file():
+            continue
+        found = True
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(str(path), f"cannot read: {err.strerror or err}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(str(path), "not a text file") from None
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            where_line = f"{path}:{mark.line + 1}" if mark else str(path)
+            raise ConfigError(where_line, f"not valid YAML: {err.problem or err.context}") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(str(path), f"not valid YAML: {err}") from None
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("contexts") or [], list):
+            raise ConfigError(str(path), "not a kubeconfig file (expected clusters, contexts and users)")
+        for entry in data.get("contexts") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                ctx = entry.get("context")
+                contexts.setdefault(str(entry["name"]), ctx if isinstance(ctx, dict) else {})
+        current = current or (str(data["current-context"]) if data.get("current-context") else None)
+    if not found:
+        raise ConfigError(where, "no such file")
+    return contexts, current
 
 
 def _incluster_namespace() -> str | None:
@@ -82,6 +142,28 @@ def _incluster_namespace() -> str | None:
             return f.read().strip() or None
     except OSError:
         return None
+
+
+#: Set on every object by `kubectl apply`: a full copy of the applied manifest, as large as the spec.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def slim(raw: dict[str, Any]) -> dict[str, Any]:
+    """Drop what no answer reads and what dominates large lists: `metadata.managedFields` (often
+    half of a pod's JSON) and the last-applied-configuration annotation. In place; returns `raw`."""
+    meta = raw.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict):
+            annotations.pop(LAST_APPLIED, None)
+    return raw
+
+
+def json_bytes(item: dict[str, Any]) -> bytes:
+    """`orjson.dumps`, exactly sized: orjson's result keeps its write buffer (4 KB at least), so
+    10,000 small objects would take 40 MB where their JSON needs 10. The copy costs a memcpy."""
+    return memoryview(orjson.dumps(item)).tobytes()
 
 
 class LiveView(BaseView):
@@ -124,8 +206,17 @@ class LiveView(BaseView):
                 self._apis[cls_name] = getattr(k8s, cls_name)(self._api)
             return self._apis[cls_name]
 
-    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes | None:
-        """Call a typed client method for raw bytes; None on 404; mapped errors otherwise."""
+    def _call(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        none_for: tuple[int, ...] = (404,),
+        paging: bool = False,
+        **kwargs: Any,
+    ) -> bytes | None:
+        """Call a typed client method for raw bytes; None for the `none_for` statuses; mapped errors
+        otherwise. With `paging`, a 410 (expired continue token) raises `_ContinueExpired`."""
         if self._on_request:
             self._on_request(what)
         try:
@@ -133,16 +224,25 @@ class LiveView(BaseView):
             data: bytes = resp.data
             return data
         except ApiException as err:
-            if err.status == 404:
+            if err.status in none_for:
                 return None
+            if err.status == 410 and paging:
+                raise _ContinueExpired from None
+            if not err.status:  # the client's own wrapping of TLS errors (status 0)
+                raise ClusterUnavailable(self._name, f"{what}: {self._transport(err)}") from None
             detail = _status_message(err)
             if err.status in (401, 403):
                 raise ClusterForbidden(self._name, f"{what}: {detail}") from None
-            raise ClusterUnavailable(self._name, f"{what}: HTTP {err.status} {detail}") from None
+            raise ClusterUnavailable(self._name, f"{what}: HTTP {err.status} {detail}".rstrip()) from None
         except urllib3.exceptions.HTTPError as err:
-            raise ClusterUnavailable(self._name, f"{what}: {_transport_message(err)}") from None
+            raise ClusterUnavailable(self._name, f"{what}: {self._transport(err)}") from None
         except OSError as err:
-            raise ClusterUnavailable(self._name, f"{what}: {err}") from None
+            raise ClusterUnavailable(self._name, f"{what}: {self._transport(err)}") from None
+
+    def _transport(self, err: Exception) -> str:
+        """What went wrong on the wire, and with which server (the user checks that address)."""
+        host = str(getattr(self._api.configuration, "host", "") or "")
+        return f"{_transport_message(err)} ({host})" if host else _transport_message(err)
 
     # -- ClusterView ----------------------------------------------------------------------
     def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
@@ -160,7 +260,7 @@ class LiveView(BaseView):
             data = self._call(f"get {k.plural} {name}", getattr(api, f"read_{snake}"), name)
         if data is None:
             return None
-        raw = orjson.loads(data)
+        raw = slim(orjson.loads(data))
         raw.setdefault("kind", kind)
         return Obj(raw)
 
@@ -178,6 +278,33 @@ class LiveView(BaseView):
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> builtins.list[Obj]:
+        return self._items(kind, namespace, Obj, label_selector=label_selector, field_selector=field_selector)
+
+    def list_blobs(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        field_selector: str | None = None,
+    ) -> builtins.list[bytes]:
+        """`list`, each object as its (slimmed) JSON bytes: what the cache keeps. A page is parsed,
+        slimmed and re-serialised before the next is read, so 10,000 pods never exist as dicts at
+        once (as dicts they take ~5x their JSON size). Raises ClusterError."""
+        selector = ",".join(f"{k}={v}" for k, v in labels.items()) if labels else None
+        return self._items(
+            kind, namespace, json_bytes, label_selector=selector, field_selector=field_selector
+        )
+
+    def _items(
+        self,
+        kind: str,
+        namespace: str | None,
+        each: Callable[[dict[str, Any]], T],
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> builtins.list[T]:
         k = KINDS[kind]
         api = self._group_api(k)
         snake = _snake(kind)
@@ -193,52 +320,77 @@ class LiveView(BaseView):
             kwargs["label_selector"] = label_selector
         if field_selector:
             kwargs["field_selector"] = field_selector
-        out: builtins.list[Obj] = []
-        where = namespace or "all namespaces"
+        out: builtins.list[T] = []
+        if not k.namespaced:
+            what = f"list {k.plural}"
+        else:
+            what = f"list {k.plural} in {namespace or 'all namespaces'}"
         while True:
-            data = self._call(f"list {k.plural} in {where}", fn, *args, **kwargs)
-            if data is None:  # the namespace does not exist
+            try:
+                data = self._call(what, fn, *args, paging="_continue" in kwargs, **kwargs)
+            except _ContinueExpired:
+                # The continue token outlived etcd's compaction (~5 min) while we paged. As client-go's
+                # pager does (FullListIfExpired), fall back to one consistent list without `limit`.
+                kwargs.pop("_continue")
+                kwargs.pop("limit")
+                out = []
+                continue
+            if data is None:  # 404: a resource this server does not serve (an empty namespace is 200)
                 return out
-            page = orjson.loads(data)
-            for item in page.get("items") or ():
-                item.setdefault("kind", kind)
-                item.setdefault("apiVersion", k.api_version)
-                out.append(Obj(item))
+            with gc_paused():  # a page of 500 pods is ~25,000 dicts; see bot.cache.gc_paused
+                page = orjson.loads(data)
+                for item in page.get("items") or ():
+                    slim(item)
+                    item.setdefault("kind", kind)
+                    item.setdefault("apiVersion", k.api_version)
+                    out.append(each(item))
             token = (page.get("metadata") or {}).get("continue")
+            del page, data  # before the next page arrives: a parsed page of 500 pods is ~35 MB
             if not token:
                 return out
             kwargs["_continue"] = token
 
+    def list_events(self, obj: Obj) -> Sequence[Obj]:
+        """Events about `obj`: one request, filtered by the API server on the object's uid (a
+        supported field selector). Raises ClusterError; `events()` is the soft variant."""
+        return self._list("Event", obj.namespace or None, field_selector=f"involvedObject.uid={obj.uid}")
+
     def _events_for(self, obj: Obj) -> Sequence[Obj]:
-        # One request, filtered by the API server on the object's uid (a supported field selector).
         if not obj.uid:
             return super()._events_for(obj)
         try:
-            return self._list("Event", obj.namespace or None, field_selector=f"involvedObject.uid={obj.uid}")
+            return self.list_events(obj)
         except (ClusterUnavailable, ClusterForbidden) as err:
             self.note("PARTIAL-UNREADABLE", kind="Event", ref=obj.ref, detail=err.detail)
             return ()
 
-    def log(self, namespace: str, pod: str, container: str, *, previous: bool, tail: int = 50) -> str | None:
+    def read_log(
+        self, namespace: str, pod: str, container: str, *, previous: bool, tail: int = 50
+    ) -> str | None:
+        """A container's log tail, None when there is none; raises ClusterError (`log()` does not)."""
         api = self._group_api(KINDS["Pod"])
-        try:
-            data = self._call(
-                f"logs of {namespace}/{pod} -c {container}",
-                api.read_namespaced_pod_log,
-                pod,
-                namespace,
-                container=container,
-                previous=previous,
-                tail_lines=tail,
-            )
-        except (ClusterUnavailable, ClusterForbidden) as err:
-            # 400 "previous terminated container not found" is normal: there is no previous log.
-            if "HTTP 400" not in err.detail:
-                self.note(
-                    "PARTIAL-UNREADABLE", kind="log", ref=f"{namespace}/{pod}/{container}", detail=err.detail
-                )
-            return None
+        data = self._call(
+            f"logs of {namespace}/{pod} -c {container}",
+            api.read_namespaced_pod_log,
+            pod,
+            namespace,
+            # 400 is the normal "there is no such log": `previous terminated container "c" in pod
+            # "p" not found`, or `container "c" in pod "p" is waiting to start: ...` (kubelet).
+            none_for=(400, 404),
+            container=container,
+            previous=previous,
+            tail_lines=tail,
+        )
         return None if data is None else data.decode("utf-8", errors="replace")
+
+    def log(self, namespace: str, pod: str, container: str, *, previous: bool, tail: int = 50) -> str | None:
+        try:
+            return self.read_log(namespace, pod, container, previous=previous, tail=tail)
+        except (ClusterUnavailable, ClusterForbidden) as err:
+            self.note(
+                "PARTIAL-UNREADABLE", kind="log", ref=f"{namespace}/{pod}/{container}", detail=err.detail
+            )
+            return None
 
     def namespaces(self) -> Sequence[str]:
         return sorted(o.name for o in self.list("Namespace"))
@@ -258,10 +410,24 @@ def _status_message(err: ApiException) -> str:
 
 
 def _transport_message(err: Exception) -> str:
+    """One short phrase for a transport failure (urllib3 nests the cause in `reason`)."""
     reason = getattr(err, "reason", None)
     text = str(reason or err)
-    if "timed out" in text.lower() or isinstance(err, urllib3.exceptions.TimeoutError):
+    low = text.lower()
+    if "timed out" in low or isinstance(err, urllib3.exceptions.TimeoutError | TimeoutError):
         return "timed out"
-    if "refused" in text.lower():
+    if "refused" in low:
         return "connection refused"
-    return text
+    if "remotedisconnected" in low or "without response" in low or "connection aborted" in low:
+        return "connection closed without a response"
+    if "reset by peer" in low:
+        return "connection reset"
+    if "name or service not known" in low or "nodename nor servname" in low or "resolution" in low:
+        return "cannot resolve the server's host name"
+    if "certificate verify failed" in low:
+        return "TLS certificate verify failed"
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class _ContinueExpired(Exception):
+    """A 410 Expired while paging a list: the continue token is too old."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot import logs
+from bot import knowledge, logs
 from bot.clusters import Clusters
 from bot.query import parse, to_request
 from handlers import VERBS
@@ -87,8 +87,9 @@ def ask(
     result: Result | None = None
     error: QueryError | None = None
     try:
+        knowledge.install()  # the names query modules match against (reason); cached after the first
         parsed = parse(query)
-        opened = clusters.open(parsed.cluster)
+        opened = clusters.open(parsed.cluster, fresh=parsed.fresh or fresh)
         view = opened.view
         clock = now or view.taken_at or datetime.now(UTC)
         req = to_request(

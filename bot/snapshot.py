@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ from handlers.kinds import KINDS
 from handlers.objects import Obj, parse_time
 
 _SUFFIXES = {".yaml", ".yml", ".json", ".txt", ".log", ".dump"}
+#: In a folder, these are read only when they hold `cluster-info dump` log sections (a README.txt
+#: next to the YAML is not part of the snapshot).
+_TEXT_SUFFIXES = {".txt", ".log"}
+# kubectl cluster-info dump (staging/src/k8s.io/kubectl/pkg/cmd/clusterinfo/clusterinfo_dump.go).
 _LOG_START = re.compile(r"^==== START logs for container (\S+) of pod ([^/\s]+)/(\S+) ====$", re.M)
 _TIME_KEYS = (
     "creationTimestamp",
@@ -48,26 +53,44 @@ def _item_kind(list_kind: str) -> str:
     return list_kind[: -len("List")] if list_kind.endswith("List") and list_kind != "List" else ""
 
 
-def normalise(doc: Mapping[str, Any], *, default_kind: str = "") -> Iterator[dict[str, Any]]:
-    """Flatten Lists and convert events.k8s.io Events to the core/v1 shape the handlers read."""
+def normalise(
+    doc: Mapping[str, Any], *, default_kind: str = "", default_api_version: str = ""
+) -> Iterator[dict[str, Any]]:
+    """Flatten Lists and convert events.k8s.io Events to the core/v1 shape the handlers read.
+
+    Items of a typed list (`PodList`, as the API and `cluster-info dump` send them) have no kind
+    or apiVersion of their own: they get the list's.
+    """
     kind = str(doc.get("kind") or default_kind)
-    if kind == "List" or (kind.endswith("List") and isinstance(doc.get("items"), list)):
+    if kind == "List" or ((kind.endswith("List") or not kind) and isinstance(doc.get("items"), list)):
         inner = _item_kind(kind)
+        api_version = str(doc.get("apiVersion") or "") if inner else ""
         for item in doc.get("items") or []:
             if isinstance(item, Mapping):
-                yield from normalise(item, default_kind=inner)
+                yield from normalise(item, default_kind=inner, default_api_version=api_version)
         return
     obj = dict(doc)
     if kind:
         obj["kind"] = kind
+    if default_api_version and not obj.get("apiVersion"):
+        obj["apiVersion"] = default_api_version
     if kind == "Event" and str(obj.get("apiVersion", "")).startswith("events.k8s.io"):
         obj = _core_event(obj)
     yield obj
 
 
+def _list_item_kinds(doc: Mapping[str, Any]) -> Iterator[str]:
+    """The kinds the items of a List will get (empty for an item nobody names)."""
+    inner = _item_kind(str(doc.get("kind") or ""))
+    for item in doc.get("items") or []:
+        if isinstance(item, Mapping):
+            yield str(item.get("kind") or inner)
+
+
 def _core_event(ev: dict[str, Any]) -> dict[str, Any]:
     """events.k8s.io/v1 -> core/v1 field names (regarding->involvedObject, note->message, ...)."""
     out = dict(ev)
+    out["apiVersion"] = "v1"  # the shape is core/v1's now, as the API serves the same event there
     out.setdefault("involvedObject", ev.get("regarding") or {})
     out.setdefault("message", ev.get("note", ""))
     out.setdefault("count", (ev.get("series") or {}).get("count") or ev.get("deprecatedCount") or 1)
@@ -79,8 +102,11 @@ def _core_event(ev: dict[str, Any]) -> dict[str, Any]:
         or ev.get("eventTime"),
     )
     out.setdefault(
-        "source", {"component": ev.get("reportingController", ""), "host": ev.get("reportingInstance", "")}
+        "source",
+        ev.get("deprecatedSource")
+        or {"component": ev.get("reportingController", ""), "host": ev.get("reportingInstance", "")},
     )
+    out.setdefault("reportingComponent", ev.get("reportingController", ""))
     return out
 
 
@@ -101,28 +127,45 @@ class Snapshot:
             path = Path(p)
             if not path.exists():
                 raise SnapshotError(str(path), None, "no such file or directory")
-            files = (
-                sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in _SUFFIXES)
-                if path.is_dir()
-                else [path]
-            )
-            if path.is_dir() and not files:
-                raise SnapshotError(str(path), None, "no .yaml, .yml or .json files in this folder")
+            if path.is_dir():
+                files = sorted(
+                    f
+                    for f in path.rglob("*")
+                    if f.is_file()
+                    and f.suffix in _SUFFIXES
+                    and not any(part.startswith(".") for part in f.relative_to(path).parts)
+                )
+                if not files:
+                    raise SnapshotError(str(path), None, "no .yaml, .yml or .json files in this folder")
+            else:
+                files = [path]
+            before = snap._count()
             for f in files:
-                snap._load_file(f, root=path if path.is_dir() else None)
+                snap._load_file(f, in_folder=path.is_dir())
+            if snap._count() == before:
+                raise SnapshotError(str(path), None, "no Kubernetes objects or logs in it")
             snap.sources.append(str(path))
         return snap
 
-    def _load_file(self, path: Path, root: Path | None) -> None:
+    def _count(self) -> int:
+        return sum(len(v) for v in self.objects.values()) + len(self.logs)
+
+    def _load_file(self, path: Path, *, in_folder: bool = False) -> None:
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise SnapshotError(str(path), None, f"cannot read: {err}") from None
-        if path.name == "logs.txt" or (_LOG_START.search(text) and not text.lstrip().startswith(("{", "["))):
-            self._add_log_sections(text)
+        except UnicodeDecodeError:
+            raise SnapshotError(str(path), None, "not a text file (expected YAML or JSON)") from None
+        except OSError as err:
+            raise SnapshotError(str(path), None, f"cannot read: {err.strerror or err}") from None
+        if _LOG_START.search(text):
+            # `cluster-info dump` output: log sections between the JSON Lists (stdout), or a
+            # <ns>/<pod>/logs.txt file (--output-directory). What remains is objects.
+            text = self._take_log_sections(text)
+            if not text.strip():
+                return
+        elif in_folder and path.suffix in _TEXT_SUFFIXES:
             return
-        stripped = text.lstrip()
-        if stripped.startswith(("{", "[")):
+        if text.lstrip().startswith(("{", "[")):
             self._load_json_stream(path, text)
         else:
             self._load_yaml(path, text)
@@ -131,19 +174,18 @@ class Snapshot:
         try:
             docs = list(yaml.load_all(text, Loader=_Loader))
         except yaml.MarkedYAMLError as err:
-            line = err.problem_mark.line + 1 if err.problem_mark else None
-            raise SnapshotError(str(path), line, str(err.problem or err).strip()) from None
+            mark = err.problem_mark or err.context_mark
+            line = mark.line + 1 if mark else None
+            raise SnapshotError(str(path), line, str(err.problem or err.context or err).strip()) from None
         except yaml.YAMLError as err:
-            raise SnapshotError(str(path), None, str(err)) from None
-        for doc in docs:
+            raise SnapshotError(str(path), None, " ".join(str(err).split())) from None
+        for i, doc in enumerate(docs):
             if doc is None:
                 continue
-            if not isinstance(doc, Mapping):
-                raise SnapshotError(str(path), None, "expected Kubernetes objects (mappings with `kind`)")
-            self._add(doc, path)
+            self._add(doc, path, partial(_yaml_doc_line, text, i))
 
     def _load_json_stream(self, path: Path, text: str) -> None:
-        """One JSON document, or `cluster-info dump`'s concatenated Lists with log sections between."""
+        """One JSON document, or `cluster-info dump`'s concatenated Lists (log sections already taken)."""
         decoder = json.JSONDecoder()
         pos, end = 0, len(text)
         while pos < end:
@@ -151,22 +193,19 @@ class Snapshot:
                 pos += 1
             if pos >= end:
                 break
-            if text.startswith("==== START logs", pos):
-                stop = text.find("\n", text.find("==== END logs", pos))
-                stop = end if stop < 0 else stop + 1
-                self._add_log_sections(text[pos:stop])
-                pos = stop
-                continue
+            start = pos
             try:
                 doc, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as err:
                 raise SnapshotError(str(path), err.lineno, err.msg) from None
-            docs = doc if isinstance(doc, list) else [doc]
-            for d in docs:
-                if isinstance(d, Mapping):
-                    self._add(d, path)
+            line = text.count("\n", 0, start) + 1
+            for d in doc if isinstance(doc, list) else [doc]:
+                self._add(d, path, partial(_same, line))
 
-    def _add(self, doc: Mapping[str, Any], path: Path) -> None:
+    def _add(self, doc: object, path: Path, line: Callable[[], int | None]) -> None:
+        """One parsed document; `line` finds where it starts (only computed for an error)."""
+        if not isinstance(doc, Mapping):
+            raise SnapshotError(str(path), line(), "expected Kubernetes objects (mappings with `kind`)")
         if doc.get("kind") == "PodLog":
             meta = doc.get("metadata") or {}
             key = (
@@ -179,18 +218,46 @@ class Snapshot:
             return
         if "kind" not in doc and "items" not in doc:
             raise SnapshotError(
-                str(path), None, "a document has no `kind`: is this `kubectl get -o yaml` output?"
+                str(path), line(), "a document has no `kind`: is this `kubectl get -o yaml` output?"
             )
+        if "items" in doc and "" in _list_item_kinds(doc):
+            raise SnapshotError(str(path), line(), "a List item has no `kind`")
         for obj in normalise(doc):
+            if obj.get("kind") == "PodLog":  # PodLogs inside a `kind: List` (examples/cluster/logs.yaml)
+                self._add(obj, path, line)
+                continue
+            meta = obj.get("metadata")
+            if not isinstance(meta, Mapping) or not meta.get("name"):
+                raise SnapshotError(
+                    str(path),
+                    line(),
+                    f"a `{obj['kind']}` without metadata.name is not an object from the API",
+                )
             self.objects[obj["kind"]].append(Obj(obj))
 
-    def _add_log_sections(self, text: str) -> None:
+    def _take_log_sections(self, text: str) -> str:
+        """Record the log sections; return the text with each section blanked (line numbers kept)."""
+        out: list[str] = []
+        pos = 0
         for m in _LOG_START.finditer(text):
+            if m.start() < pos:
+                continue  # a START line inside a section we already took
             container, ns, pod = m.group(1), m.group(2), m.group(3)
             end_marker = f"==== END logs for container {container} of pod {ns}/{pod} ===="
             body_end = text.find(end_marker, m.end())
-            body = text[m.end() + 1 : body_end if body_end >= 0 else len(text)]
-            self.logs[(ns, pod, container, False)] = body
+            if body_end < 0:  # a dump cut short: the log runs to the next section or the end
+                nxt = _LOG_START.search(text, m.end())
+                body_end = nxt.start() if nxt else len(text)
+                stop = body_end
+            else:
+                eol = text.find("\n", body_end)
+                stop = len(text) if eol < 0 else eol + 1
+            self.logs[(ns, pod, container, False)] = text[m.end() + 1 : body_end]
+            out.append(text[pos : m.start()])
+            out.append("\n" * text.count("\n", m.start(), stop))
+            pos = stop
+        out.append(text[pos:])
+        return "".join(out)
 
     def newest_time(self) -> datetime | None:
         newest: datetime | None = None
@@ -307,3 +374,18 @@ class EmptyView(BaseView):
 
     def namespaces(self) -> Sequence[str]:
         return ()
+
+
+def _same(line: int) -> int:
+    return line
+
+
+def _yaml_doc_line(text: str, index: int) -> int | None:
+    """The 1-based line where the `index`th document of a YAML stream starts (error paths only)."""
+    try:
+        for i, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+            if i == index:
+                return int(node.start_mark.line) + 1 if node is not None else None
+    except yaml.YAMLError:
+        return None
+    return None

@@ -47,6 +47,9 @@ def env() -> jinja2.Environment:
     e.filters["js"] = tojson_str
     e.filters["join_or"] = join_or
     e.globals["plural"] = plural
+    from bot.knowledge import reason_info  # bot.knowledge reads TEMPLATES-relative data
+
+    e.globals["reason_info"] = reason_info
     return e
 
 

@@ -10,7 +10,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final
 
+from handlers import digest, dns, endpoints, exit_code, how, name, reason, scrape, trace
 from handlers import help as help_
+from handlers import why as why_
 from handlers.model import Request, Result
 from handlers.view import ClusterView
 
@@ -19,6 +21,17 @@ Handler = Callable[[Request, ClusterView], Result]
 VERBS: Final[Mapping[str, Handler]] = MappingProxyType(
     {
         "help": help_.usage,
+        "why": why_.why,
+        "exit": exit_code.explain,
+        "name": name.decode_name,
+        "dns": dns.names,
+        "reason": reason.explain,
+        "how": how.runbook,
+        "endpoints": endpoints.backing_pods,
+        "trace": trace.first_break,
+        "ingress": trace.start_at_ingress,
+        "scrape": scrape.check,
+        "digest": digest.summarise,
     }
 )
 
