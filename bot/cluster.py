@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +27,7 @@ from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
 from bot.cache import gc_paused
 from bot.viewbase import BaseView
 from handlers.errors import ClusterForbidden, ClusterUnavailable, ConfigError
-from handlers.kinds import KINDS, Kind
+from handlers.kinds import KINDS
 from handlers.objects import Obj
 
 T = TypeVar("T")
@@ -37,19 +35,6 @@ T = TypeVar("T")
 #: Page size for list calls: large enough to keep round trips few on 10k-pod clusters, small enough
 #: that one page never holds the API server long (kubectl itself uses 500).
 PAGE_SIZE = 500
-
-_API_CLASSES: Mapping[str, str] = {
-    "": "CoreV1Api",
-    "apps": "AppsV1Api",
-    "batch": "BatchV1Api",
-    "networking.k8s.io": "NetworkingV1Api",
-    "discovery.k8s.io": "DiscoveryV1Api",
-    "storage.k8s.io": "StorageV1Api",
-}
-
-
-def _snake(kind: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
 
 
 def load_api_client(kubeconfig: str | None, context: str | None) -> tuple[k8s.ApiClient, str, str | None]:
@@ -182,8 +167,6 @@ class LiveView(BaseView):
         self._name = name
         # (connect, read) seconds: bounded so a hung API server cannot hold an answer forever.
         self._timeout = (min(timeout, 5.0), timeout)
-        self._apis: dict[str, Any] = {}
-        self._apis_lock = threading.Lock()
         self._on_request = on_request
 
     @property
@@ -199,45 +182,54 @@ class LiveView(BaseView):
         return None
 
     # -- plumbing -------------------------------------------------------------------------
-    def _group_api(self, kind: Kind) -> Any:
-        cls_name = _API_CLASSES[kind.group]
-        with self._apis_lock:
-            if cls_name not in self._apis:
-                self._apis[cls_name] = getattr(k8s, cls_name)(self._api)
-            return self._apis[cls_name]
-
     def _call(
         self,
         what: str,
-        fn: Callable[..., Any],
-        *args: Any,
+        path: str,
+        query: builtins.list[tuple[str, str | int]] | None = None,
+        *,
         none_for: tuple[int, ...] = (404,),
         paging: bool = False,
-        **kwargs: Any,
     ) -> bytes | None:
-        """Call a typed client method for raw bytes; None for the `none_for` statuses; mapped errors
-        otherwise. With `paging`, a 410 (expired continue token) raises `_ContinueExpired`."""
+        """GET `path` through the client's ApiClient (its auth, TLS and proxy settings) for raw
+        bytes; None for the `none_for` statuses; mapped errors otherwise. With `paging`, a 410
+        (expired continue token) raises `_ContinueExpired`.
+
+        Requests are built from `Kind.path()` instead of the typed API classes: those load about a
+        thousand model classes on first use (1.5-4 s per process) to then not be used."""
         if self._on_request:
             self._on_request(what)
+        reason = ""
         try:
-            resp = fn(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
-            data: bytes = resp.data
-            return data
-        except ApiException as err:
-            if err.status in none_for:
-                return None
-            if err.status == 410 and paging:
-                raise _ContinueExpired from None
+            request = self._api.param_serialize(
+                "GET",
+                path,
+                query_params=query or [],
+                header_params={"Accept": "application/json, */*"},
+                auth_settings=["BearerToken"],
+            )
+            resp = self._api.call_api(*request, _request_timeout=self._timeout)
+            data: bytes = resp.read()  # type: ignore[no-untyped-call]
+            status, reason = int(resp.status), str(resp.reason or "")
+        except ApiException as err:  # raised by the client itself for 429/503 with Retry-After
             if not err.status:  # the client's own wrapping of TLS errors (status 0)
                 raise ClusterUnavailable(self._name, f"{what}: {self._transport(err)}") from None
-            detail = _status_message(err)
-            if err.status in (401, 403):
-                raise ClusterForbidden(self._name, f"{what}: {detail}") from None
-            raise ClusterUnavailable(self._name, f"{what}: HTTP {err.status} {detail}".rstrip()) from None
-        except urllib3.exceptions.HTTPError as err:
+            body = err.body or b""
+            data = body if isinstance(body, bytes) else str(body).encode()
+            status, reason = int(err.status), str(err.reason or "")
+        except (urllib3.exceptions.HTTPError, OSError) as err:
             raise ClusterUnavailable(self._name, f"{what}: {self._transport(err)}") from None
-        except OSError as err:
-            raise ClusterUnavailable(self._name, f"{what}: {self._transport(err)}") from None
+        if 200 <= status < 300:
+            return data
+        if status in none_for:
+            return None
+        if status == 410 and paging:
+            raise _ContinueExpired
+        message = _status_message(data)
+        if status in (401, 403):
+            raise ClusterForbidden(self._name, f"{what}: {message or reason}")
+        line = f"HTTP {status} {reason}".rstrip() + (f": {message}" if message else "")
+        raise ClusterUnavailable(self._name, f"{what}: {line}")
 
     def _transport(self, err: Exception) -> str:
         """What went wrong on the wire, and with which server (the user checks that address)."""
@@ -247,17 +239,9 @@ class LiveView(BaseView):
     # -- ClusterView ----------------------------------------------------------------------
     def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         k = KINDS[kind]
-        api = self._group_api(k)
-        snake = _snake(kind)
-        if k.namespaced:
-            data = self._call(
-                f"get {k.plural} {namespace}/{name}",
-                getattr(api, f"read_namespaced_{snake}"),
-                name,
-                namespace or "default",
-            )
-        else:
-            data = self._call(f"get {k.plural} {name}", getattr(api, f"read_{snake}"), name)
+        ns = (namespace or "default") if k.namespaced else None
+        where = f"{ns}/{name}" if ns else name
+        data = self._call(f"get {k.plural} {where}", k.path(ns, name))
         if data is None:
             return None
         raw = slim(orjson.loads(data))
@@ -306,20 +290,12 @@ class LiveView(BaseView):
         field_selector: str | None = None,
     ) -> builtins.list[T]:
         k = KINDS[kind]
-        api = self._group_api(k)
-        snake = _snake(kind)
-        args: tuple[str, ...] = ()
-        if not k.namespaced:
-            fn = getattr(api, f"list_{snake}")
-        elif namespace:
-            fn, args = getattr(api, f"list_namespaced_{snake}"), (namespace,)
-        else:
-            fn = getattr(api, f"list_{snake}_for_all_namespaces")
+        path = k.path(namespace if k.namespaced else None)
         kwargs: dict[str, Any] = {"limit": PAGE_SIZE}
         if label_selector:
-            kwargs["label_selector"] = label_selector
+            kwargs["labelSelector"] = label_selector
         if field_selector:
-            kwargs["field_selector"] = field_selector
+            kwargs["fieldSelector"] = field_selector
         out: builtins.list[T] = []
         if not k.namespaced:
             what = f"list {k.plural}"
@@ -327,11 +303,11 @@ class LiveView(BaseView):
             what = f"list {k.plural} in {namespace or 'all namespaces'}"
         while True:
             try:
-                data = self._call(what, fn, *args, paging="_continue" in kwargs, **kwargs)
+                data = self._call(what, path, list(kwargs.items()), paging="continue" in kwargs)
             except _ContinueExpired:
                 # The continue token outlived etcd's compaction (~5 min) while we paged. As client-go's
                 # pager does (FullListIfExpired), fall back to one consistent list without `limit`.
-                kwargs.pop("_continue")
+                kwargs.pop("continue")
                 kwargs.pop("limit")
                 out = []
                 continue
@@ -348,7 +324,7 @@ class LiveView(BaseView):
             del page, data  # before the next page arrives: a parsed page of 500 pods is ~35 MB
             if not token:
                 return out
-            kwargs["_continue"] = token
+            kwargs["continue"] = token
 
     def list_events(self, obj: Obj) -> Sequence[Obj]:
         """Events about `obj`: one request, filtered by the API server on the object's uid (a
@@ -368,18 +344,16 @@ class LiveView(BaseView):
         self, namespace: str, pod: str, container: str, *, previous: bool, tail: int = 50
     ) -> str | None:
         """A container's log tail, None when there is none; raises ClusterError (`log()` does not)."""
-        api = self._group_api(KINDS["Pod"])
+        query: builtins.list[tuple[str, str | int]] = [("container", container), ("tailLines", tail)]
+        if previous:
+            query.append(("previous", "true"))
         data = self._call(
             f"logs of {namespace}/{pod} -c {container}",
-            api.read_namespaced_pod_log,
-            pod,
-            namespace,
+            KINDS["Pod"].path(namespace, pod) + "/log",
+            query,
             # 400 is the normal "there is no such log": `previous terminated container "c" in pod
             # "p" not found`, or `container "c" in pod "p" is waiting to start: ...` (kubelet).
             none_for=(400, 404),
-            container=container,
-            previous=previous,
-            tail_lines=tail,
         )
         return None if data is None else data.decode("utf-8", errors="replace")
 
@@ -396,17 +370,18 @@ class LiveView(BaseView):
         return sorted(o.name for o in self.list("Namespace"))
 
 
-def _status_message(err: ApiException) -> str:
-    """The `message` of the API's Status body, or the HTTP reason."""
-    body = err.body
+def _status_message(body: bytes) -> str:
+    """The `message` of the API's Status body, or a short plain-text body (the 429 filter's)."""
     if body:
         try:
             msg = orjson.loads(body).get("message")
             if msg:
                 return str(msg)
         except (orjson.JSONDecodeError, AttributeError):
-            pass
-    return str(err.reason or "")
+            text = body.decode("utf-8", errors="replace").strip()
+            if len(text) < 300:
+                return text
+    return ""
 
 
 def _transport_message(err: Exception) -> str:
