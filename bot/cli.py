@@ -30,6 +30,10 @@ EXAMPLE_SNAPSHOT = ROOT / "examples" / "cluster"
 #: The README's example questions, answered by `k8s-bot demo` on the bundled snapshot.
 DEMO_QUESTIONS = (
     "help",
+    "why es-2 -n logging",
+    "why deploy/web -n shop",
+    "why cart -n shop",
+    "why recommender-75c97d6476-c5d6k -n shop",
     "exit 137",
     "exit es-2 -n logging",
     "name web-7d4b9c8f6d-x2x9k",

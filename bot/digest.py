@@ -42,12 +42,10 @@ from handlers.objects import human_duration, parse_time
 #: The state of a channel nobody reads for over a year is dropped (Redis keys need a TTL; every
 #: digest rewrites it, so only abandoned schedules expire).
 STATE_TTL_S = 400 * 24 * 3600
-#: Lines per section of the summary message; the rest are counted and listed in the thread.
-#: Eight short lines keep the message readable at a glance and each section far under the 3000
-#: characters Slack allows per section.
+#: Lines per section of the summary message; the rest are counted and listed in the thread. Eight
+#: lines (titles cut at 220 characters, plus the question to ask) keep the message readable at a
+#: glance and a section under the 3000 characters Slack allows.
 SUMMARY_LINES = 8
-#: A problem line in the summary is cut to this many characters (eight of them stay under 3000).
-LINE_CHARS = 300
 
 
 # -- the problems of one digest ---------------------------------------------------------------------

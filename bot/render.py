@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.catalogue import RenderedFinding, render_finding, render_note
-from bot.templating import render_file
+from bot.templating import render_file, slack_escape
 from handlers.errors import QueryError
 from handlers.model import Result
 
@@ -104,7 +104,7 @@ def _jsonable(fields: dict[str, object]) -> dict[str, Any]:
 
 def error_slack(err: QueryError) -> list[dict[str, Any]]:
     text = error_text(err)
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(text)}}]
     return split_messages(blocks, text, cli_hint=None)
 
 

@@ -27,6 +27,10 @@ K8SBOT_CONFIG keys read here (the others: bot/access.py, bot/ratelimit.py)::
 `App(process_before_response=True)` makes the ack function run to completion inside the request
 and only then starts the lazy functions with a copy of the context: that is how the ack's decision
 (refused, rate limited) reaches the lazy function without a race.
+
+Acks and answers share one interpreter. Answers run on `slack.answer_threads` threads but only
+CPU_SLOTS of them compute at once (CpuSlots; a slot is given back around every cluster read), so
+an ack waits for the GIL behind at most two busy threads however many answers are in flight.
 """
 
 from __future__ import annotations

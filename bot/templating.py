@@ -21,6 +21,12 @@ def tojson_str(value: object) -> str:
     return json.dumps("" if value is None else str(value), ensure_ascii=False)
 
 
+def slack_escape(value: object) -> str:
+    """Slack mrkdwn control characters: `&`, `<`, `>` must be sent as entities, or `<none>` and
+    `--limits=memory=<2Gi>` vanish or become links (api.slack.com/reference/surfaces/formatting)."""
+    return "" if value is None else str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def plural(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
 
@@ -45,6 +51,7 @@ def env() -> jinja2.Environment:
     )
     e.filters["inline_code"] = inline_code
     e.filters["js"] = tojson_str
+    e.filters["slack"] = slack_escape
     e.filters["join_or"] = join_or
     e.globals["plural"] = plural
     from bot.knowledge import reason_info  # bot.knowledge reads TEMPLATES-relative data

@@ -119,7 +119,7 @@ SOURCES: Final = {
     "job-failed": ("Job",),
     "rollout-stuck": ("Deployment",),
     "degraded": ("Deployment", "StatefulSet", "DaemonSet", "Pod"),
-    "no-endpoints": ("Service", "EndpointSlice", "Pod"),
+    "no-endpoints": ("Service", "EndpointSlice", "Endpoints", "Pod"),
 }
 _SEVERITY_RANK: Final = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _SCOPED_KINDS: Final = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "Service")

@@ -231,6 +231,7 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "POD-WARNING-EVENTS": Severity.WARNING,
     "POD-INIT-RUNNING": Severity.WARNING,
     "POD-STARTING": Severity.INFO,
+    "POD-STARTUP-PENDING": Severity.WARNING,
     "POD-IMAGE-PULLING": Severity.WARNING,
     "POD-CREATING-SLOW": Severity.WARNING,
     "POD-SCHEDULING-GATED": Severity.WARNING,
@@ -289,9 +290,8 @@ class _Diagnosis:
 
     def events_with(self, *reasons: str, c: Container | None = None) -> list[EventGroup]:
         groups = eventlog.with_reason(self.groups, *reasons)
-        if c is not None:
+        if c is not None:  # the container's own events, and pod-level ones without a fieldPath
             groups = [g for g in groups if g.field_path in ("", c.field_path)]
-            groups = [g for g in groups if not g.field_path or g.field_path == c.field_path]
         return groups
 
     def cite(self, f: _F, groups: Sequence[EventGroup], limit: int = 3) -> None:
@@ -1345,6 +1345,7 @@ class _Diagnosis:
                 "arch": self.node.text("status", "nodeInfo", "architecture") if self.node is not None else "",
                 "node": self.node_name,
                 "mount": mount,
+                "legacy": term.text("reason") == "ContainerCannotRun",
             },
         )
         self.container_facts(f, c, command=not mount)
@@ -1390,8 +1391,8 @@ class _Diagnosis:
             for f in self.findings
         ):
             return
-        if c.waiting.text("reason") == "PodInitializing" and not c.init:
-            return  # the init containers say why
+        if c.waiting.text("reason") == "PodInitializing":
+            return  # waiting for the init containers before it: they say why
         since = self.pod.time("status", "startTime") or self.pod.created
         waited = (self.now - since) if since else timedelta(0)
         pulling = self.events_with("Pulling", c=c)
@@ -1408,21 +1409,14 @@ class _Diagnosis:
                 )
                 self.cite(f, pulling, limit=1)
             return
-        if waited >= SLOW_CREATING and any(
-            x is c for x in self.containers if not x.init or x is self._first_unfinished_init()
-        ):
+        # One finding per pod: for the first container that is still waiting to be created.
+        if waited >= SLOW_CREATING and not any(f.code == "POD-CREATING-SLOW" for f in self.findings):
             f = self.add(
                 "POD-CREATING-SLOW",
                 {**self.base(c), "waited": human_duration(waited.total_seconds()), "node": self.node_name},
             )
             self.container_facts(f, c)
             self.cite(f, [g for g in self.groups if g.warning][-3:])
-
-    def _first_unfinished_init(self) -> Container | None:
-        for c in self.containers:
-            if c.init and not (c.terminated and c.terminated.num("exitCode") == 0):
-                return c
-        return None
 
     def terminated(self, c: Container) -> None:
         t = c.terminated
@@ -1520,6 +1514,7 @@ class _Diagnosis:
                 "exit_code": code,
                 "node": self.node_name,
                 "mount": False,
+                "legacy": False,
             },
             severity=sev,
         )
@@ -1699,7 +1694,6 @@ class _Diagnosis:
                     "budget": probe_budget_seconds(probe),
                     "running_for": age(c.running.time("startedAt"), self.now),
                 },
-                severity=Severity.WARNING,
             )
             f.evidence.append(f"Startup: {probe_line(probe)}")
             self.container_facts(f, c)
@@ -1740,8 +1734,6 @@ class _Diagnosis:
 
     # -- node -------------------------------------------------------------------------------
     def node_checks(self) -> None:
-        if not self.node_name or any(f.code == "POD-EVICTED" for f in self.findings):
-            pass
         if not self.node_name:
             return
         if self.node is None:

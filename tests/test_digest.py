@@ -21,7 +21,7 @@ from bot.digest import Diff, DigestState, Remembered, current, diff
 from bot.snapshot import Snapshot, SnapshotView
 from handlers.digest import summarise
 from handlers.model import Request
-from tests.conftest import EXAMPLE, FIXTURES, run_cli
+from tests.conftest import EXAMPLE, FIXTURES, ROOT, run_cli
 from tests.fakes.kube_api import FakeKube
 from tests.fakes.slack_api import check_message, texts
 
@@ -470,3 +470,14 @@ def test_every_kind_of_problem_is_found_and_worded(tmp_path: Path) -> None:
         "kubectl get pods -A --field-selector spec.nodeName=k8s-worker-2",
     ]
     assert by_code["DIGEST-JOB-FAILED"]["next_steps"][0] == "/k8s why job/migrate-29540580 -n shop"
+
+
+def test_the_catalogue_has_exactly_the_codes_the_digest_emits() -> None:
+    import yaml
+
+    from handlers.digest import CODES
+
+    catalogue = yaml.safe_load((ROOT / "templates" / "knowledge" / "findings" / "digest.yaml").read_text())
+    assert set(catalogue) == {"DIGEST-SUMMARY", *CODES.values()}
+    for code, entry in catalogue.items():
+        assert entry["severity"] in ("error", "warning", "info") and entry["since"] == "0.1.0", code

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
-from bot.cache import Cache, RedisCache
+from bot.cache import Cache, MemoryCache, RedisCache
 from bot.clusters import Clusters
 from bot.config import Secret, Settings, SettingsError
 from bot.digest import DigestState
@@ -196,8 +196,11 @@ def test_three_mornings_new_ongoing_resolved(slack: FakeSlack, prefix: str) -> N
     assert len(rig.summaries()) == 3
 
 
-def test_a_fire_already_posted_is_not_posted_again(slack: FakeSlack, prefix: str) -> None:
+@pytest.mark.parametrize("backend", ["redis", "memory"])
+def test_a_fire_already_posted_is_not_posted_again(slack: FakeSlack, prefix: str, backend: str) -> None:
     rig = Rig(slack, prefix)
+    if backend == "memory":  # no REDIS_URL: state, locks and markers in this process
+        rig.cache = MemoryCache()
     assert rig.morning(1) == ["posted"]
     rig.clock.now += timedelta(seconds=30)
     # Another replica (a new Scheduler, nothing in memory) ticking later the same morning.

@@ -77,3 +77,58 @@ def test_a_shared_answer_fits_one_reply_fewer_for_the_cleanup(bot: SlackBot) -> 
     assert messages[0]["blocks"][0]["elements"][0]["text"] == "<@U0ANN> asked `help`"
     for m in messages:
         check_message(m)
+
+
+def test_cpu_slots_bound_computing_threads_and_are_given_back_for_reads() -> None:
+    import threading
+
+    from bot.slack_app import CpuSlots
+
+    slots = CpuSlots(1)
+    in_read = threading.Event()
+    leave_read = threading.Event()
+    other_computed = threading.Event()
+
+    def reader() -> None:
+        # Nested holds do not deadlock; inside io() (a cluster read) the slot is free for others.
+        with slots.held(), slots.held(), slots.io():
+            in_read.set()
+            leave_read.wait(10)
+
+    def other() -> None:
+        with slots.held():
+            other_computed.set()
+
+    t1 = threading.Thread(target=reader)
+    t1.start()
+    assert in_read.wait(10)
+    t2 = threading.Thread(target=other)
+    t2.start()
+    assert other_computed.wait(10)  # got the slot while the reader waited on the "cluster"
+    leave_read.set()
+    t1.join(10)
+    t2.join(10)
+
+    busy = threading.Event()
+    release = threading.Event()
+    second = threading.Event()
+
+    def holder() -> None:
+        with slots.held():
+            busy.set()
+            release.wait(10)
+
+    def waiter() -> None:
+        with slots.held():
+            second.set()
+
+    h = threading.Thread(target=holder)
+    h.start()
+    assert busy.wait(10)
+    w = threading.Thread(target=waiter)
+    w.start()
+    assert not second.wait(0.2)  # the one slot is taken
+    release.set()
+    assert second.wait(10)
+    h.join(10)
+    w.join(10)

@@ -249,7 +249,8 @@ def test_spec_references_with_optional() -> None:
     )
     assert any(r.kind == "Secret" and r.optional for r in refs)
     err = configrefs.parse("couldn't find key DB_HOST in ConfigMap shop/api-config")
-    assert [r.where for r in configrefs.matching(refs, err, "api")] == ["env DB_HOST (configMapKeyRef) of container api"]
+    where = [r.where for r in configrefs.matching(refs, err, "api")]
+    assert where == ["env DB_HOST (configMapKeyRef) of container api"]
 
 
 # -- quantities and logs ------------------------------------------------------------------------

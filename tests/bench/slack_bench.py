@@ -163,7 +163,7 @@ def _run_once(label: str, query: str, snapshot: Path, config: dict[str, Any]) ->
     ms = 1000.0
     print(f"  {label}:")
     print(f"    ack     p50 {_pct(acks, 50) * ms:7.1f} ms   p99 {_pct(acks, 99) * ms:7.1f} ms", end="")
-    print(f"   max {max(acks) * ms:7.1f} ms")
+    print(f"   max {max(acks) * ms:7.1f} ms   over 100 ms: {sum(a > 0.1 for a in acks)}")
     if answers:
         print(
             f"    answer  p50 {_pct(answers, 50) * ms:7.1f} ms   p99 {_pct(answers, 99) * ms:7.1f} ms"
