@@ -209,10 +209,13 @@ class Policy:
             allowed = user_ns & channel_ns
         if allowed is not None and not allowed:
             return AccessDenied("no_namespace_here", cluster=cluster or IMPLICIT_CLUSTER)
-        if namespace_asked and allowed is not None and namespace_asked not in allowed:
+        # `-n a,b` (digest scopes) asks about each namespace: all of them must be allowed.
+        asked = [ns for ns in (namespace_asked or "").split(",") if ns]
+        outside = [ns for ns in asked if ns not in allowed] if allowed is not None else []
+        if allowed is not None and outside:
             return AccessDenied(
                 "namespace",
-                namespace=namespace_asked,
+                namespace=",".join(outside),
                 cluster=cluster or IMPLICIT_CLUSTER,
                 allowed=tuple(sorted(allowed)),
             )
