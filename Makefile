@@ -4,7 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+MO := templates/locale/zh/LC_MESSAGES/messages.mo
+PO := $(MO:.mo=.po)
+
+.PHONY: install demo test lint bench clean i18n locales
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,12 +15,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The gettext catalogs: compiled (.po -> .mo) by install and test; `make i18n` re-extracts the messages
+# from templates/ (and the knowledge YAML) into messages.pot and updates every .po (bot/i18n_build.py).
+$(MO): $(PO) $(STAMP)
+	$(BIN)/python -m bot.i18n_build compile
 
-demo: $(STAMP)
+locales: $(MO)
+
+i18n: $(STAMP)
+	$(BIN)/python -m bot.i18n_build extract
+
+install: $(STAMP) $(MO)
+
+demo: $(STAMP) $(MO)
 	@$(BIN)/k8s-bot demo
 
-test: $(STAMP) lint
+test: $(STAMP) $(MO) lint
 	$(BIN)/python -m pytest -n auto -p no:cacheprovider tests
 
 lint: $(STAMP)
@@ -26,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python tests/check_layers.py
 
-bench: $(STAMP)
+bench: $(STAMP) $(MO)
 	$(BIN)/python -m tests.bench
 
 clean:

@@ -11,6 +11,9 @@ Read from the `K8SBOT_CONFIG` YAML (`Settings.raw`). Every key is optional::
                                          # and `--cluster other` is refused. Absent: the default.
         namespace: logging               # bound namespace: bare names are looked up here first
         allowed_namespaces: [logging, monitoring]   # absent: every namespace (permissions permitting)
+        lang: zh                         # answers here in Chinese (absent: the bot's `lang`, default en)
+    users:                               # per-user settings, by Slack user ID
+      U0123ABCD: {lang: zh}              # this user's answers in Chinese, in every channel
     permissions:                         # absent: anyone in an allowed workspace may ask anything.
       - cluster: prod                    # present: only what a rule grants ("*" = every cluster)
         namespaces: [logging]            # absent or "*" = every namespace of that cluster
@@ -21,6 +24,9 @@ What a user may read in a channel is the intersection of what their rules grant 
 channel allows. Asking with `-n` outside it is refused with a message naming the scope and nothing
 about the object (it is not even looked up). Asking without `-n` searches only inside it: the
 answer's ClusterView is fenced (`FencedView`), so objects elsewhere are simply invisible.
+
+The language of an answer (bot/i18n.py `choose`): `--lang`, else the question's own language (a
+question in Chinese is answered in Chinese), else the user's `lang`, else the channel's, else the bot's.
 `help` and questions that do not parse need no permission: they read nothing.
 """
 
@@ -33,6 +39,7 @@ from typing import ClassVar
 
 from bot.clusters import Clusters, Opened
 from bot.config import ClusterConfig, Settings, SettingsError
+from bot.i18n import LANGS
 from bot.viewbase import BaseView
 from handlers.errors import QueryError
 from handlers.kinds import KINDS
@@ -54,6 +61,7 @@ class ChannelBinding:
     namespace: str | None = None
     allowed_namespaces: frozenset[str] | None = None
     """None: no channel-level restriction."""
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,7 @@ class Policy:
     channels: Mapping[str, ChannelBinding] = field(default_factory=dict)
     grants: tuple[Grant, ...] | None = None
     """None: no `permissions` section, everyone may ask about everything."""
+    user_langs: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings, cluster_names: Sequence[str] | None = None) -> Policy:
@@ -138,7 +147,13 @@ class Policy:
                 cluster=None if cluster is None else str(cluster),
                 namespace=None if spec_map.get("namespace") is None else str(spec_map["namespace"]),
                 allowed_namespaces=_names(allowed, f"{where}: channels.{channel}.allowed_namespaces"),
+                lang=_lang(spec_map.get("lang"), f"{where}: channels.{channel}.lang"),
             )
+        user_langs: dict[str, str] = {}
+        for user, spec in _mapping(raw.get("users"), f"{where}: users").items():
+            lang = _lang(_mapping(spec, f"{where}: users.{user}").get("lang"), f"{where}: users.{user}.lang")
+            if lang:
+                user_langs[user] = lang
         grants: tuple[Grant, ...] | None = None
         if "permissions" in raw:
             rules = raw.get("permissions") or []
@@ -166,6 +181,7 @@ class Policy:
             allowed_team_ids=_names(teams, f"{where}: slack.allowed_team_ids"),
             channels=channels,
             grants=grants,
+            user_langs=user_langs,
         )
 
     # -- decisions -----------------------------------------------------------------------------
@@ -178,6 +194,11 @@ class Policy:
 
     def binding(self, channel_id: str) -> ChannelBinding | None:
         return self.channels.get(channel_id)
+
+    def langs(self, asker: Asker) -> tuple[str | None, str | None]:
+        """The asker's and the channel's configured languages (None: not set)."""
+        binding = self.channels.get(asker.channel_id)
+        return self.user_langs.get(asker.user_id), binding.lang if binding else None
 
     def scope(
         self,
@@ -246,6 +267,14 @@ def _mapping(value: object, where: str) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
         raise SettingsError(f"{where} must be a mapping")
     return {str(k): v for k, v in value.items()}
+
+
+def _lang(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    if str(value) not in LANGS:
+        raise SettingsError(f"{where} must be one of {', '.join(LANGS)}")
+    return str(value)
 
 
 def _names(value: object, where: str) -> frozenset[str] | None:

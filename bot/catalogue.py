@@ -9,6 +9,7 @@ handler emits exists and every entry is used.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from bot import logs
+from bot.i18n import DEFAULT_LANG
 from bot.templating import TEMPLATES, render_string
 from handlers.model import Finding, Note, Severity
 
@@ -104,17 +107,34 @@ def _fields(f: Finding | Note) -> dict[str, object]:
     return dict(f.fields)
 
 
-def render_finding(f: Finding) -> RenderedFinding:
+#: Codes whose translation failed to render and were answered in English instead (tests assert none).
+FALLBACKS: Counter[str] = Counter()
+
+
+def _render(code: str, source: str, fields: dict[str, object], lang: str) -> str:
+    """One string in `lang`. A translation that fails to render (a translator's slip on a branch no
+    test reached) must not cost the user the answer: log it and say it in English."""
+    if lang == DEFAULT_LANG:
+        return render_string(source, fields)
+    try:
+        return render_string(source, fields, lang)
+    except Exception as err:
+        FALLBACKS[code] += 1
+        logs.event("i18n.fallback", code=code, lang=lang, error=str(err)[:200])
+        return render_string(source, fields)
+
+
+def render_finding(f: Finding, lang: str = DEFAULT_LANG) -> RenderedFinding:
     e = entry(f.code)
     fields = _fields(f)
     try:
         # A step may render to several lines (a loop over data): each non-empty line is one step.
-        steps = [line.strip() for s in e.next_steps for line in render_string(s, fields).splitlines()]
+        steps = [line.strip() for s in e.next_steps for line in _render(f.code, s, fields, lang).splitlines()]
         return RenderedFinding(
             code=f.code,
             severity=(f.severity or e.severity).value,
-            title=render_string(e.title, fields),
-            detail=render_string(e.detail, fields) if e.detail else "",
+            title=_render(f.code, e.title, fields, lang),
+            detail=_render(f.code, e.detail, fields, lang) if e.detail else "",
             evidence=f.evidence,
             next_steps=tuple(s for s in [*steps, *f.commands] if s),
         )
@@ -122,9 +142,9 @@ def render_finding(f: Finding) -> RenderedFinding:
         raise CatalogueError(f"{f.code}: {err}") from err
 
 
-def render_note(n: Note) -> str:
+def render_note(n: Note, lang: str = DEFAULT_LANG) -> str:
     try:
         source = notes()[n.code]
     except KeyError:
         raise CatalogueError(f"note code {n.code} is not in notes.yaml") from None
-    return render_string(source, _fields(n))
+    return _render(n.code, source, _fields(n), lang)

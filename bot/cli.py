@@ -20,6 +20,7 @@ from bot import logs
 from bot.clusters import Clusters
 from bot.config import ClusterConfig, Settings, SettingsError
 from bot.dispatch import Outcome, ask
+from bot.i18n import DEFAULT_LANG, LANGS
 from bot.metrics import DIGEST_FAILURES, DIGESTS_POSTED
 from bot.render import FORMATS, error_json, error_slack, error_text, to_json, to_slack, to_text
 from handlers.errors import QueryError
@@ -52,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("query", nargs="+", help="the question, as typed after /k8s in Slack")
     _source_args(a)
     a.add_argument("--format", choices=FORMATS, default="text")
-    a.add_argument("--lang", choices=("en", "zh"), default=None)
+    a.add_argument(
+        "--lang",
+        choices=LANGS,
+        default=None,
+        help="answer in this language (default: the question's, else K8SBOT_LANG)",
+    )
 
     s = sub.add_parser("serve", help="run the Slack app: HTTP (gunicorn) or Socket Mode")
     mode = s.add_mutually_exclusive_group()
@@ -86,7 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         help="post it to this Slack channel ID (SLACK_BOT_TOKEN, SLACK_API_URL): new, still ongoing and "
         "resolved since that channel's last digest (state in REDIS_URL, else this run only)",
     )
-    g.add_argument("--lang", choices=("en", "zh"), default=None)
+    g.add_argument(
+        "--lang",
+        choices=LANGS,
+        default=None,
+        help="answer in this language (default: the question's, else K8SBOT_LANG)",
+    )
 
     d = sub.add_parser("demo", help="answer the README's example questions on the bundled snapshot")
     d.add_argument("--format", choices=FORMATS, default="text")
@@ -107,23 +118,27 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 def _print_outcome(out: Outcome, fmt: str) -> None:
     if out.error is not None:
-        _print_error(out.query, out.error, fmt)
+        _print_error(out.query, out.error, fmt, out.lang)
         return
     assert out.result is not None
     if fmt == "json":
-        sys.stdout.write(orjson.dumps(to_json(out.result), option=orjson.OPT_INDENT_2).decode() + "\n")
+        doc = to_json(out.result, out.lang)
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "slack":
-        sys.stdout.write(orjson.dumps(to_slack(out.result), option=orjson.OPT_INDENT_2).decode() + "\n")
+        msgs = to_slack(out.result, lang=out.lang)
+        sys.stdout.write(orjson.dumps(msgs, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        sys.stdout.write(to_text(out.result))
+        sys.stdout.write(to_text(out.result, out.lang))
 
 
-def _print_error(query: str, err: QueryError, fmt: str) -> None:
-    line = " ".join(error_text(err).split())
+def _print_error(query: str, err: QueryError, fmt: str, lang: str = DEFAULT_LANG) -> None:
+    line = " ".join(error_text(err, lang).split())
     if fmt == "json":
-        sys.stdout.write(orjson.dumps(error_json(query, err), option=orjson.OPT_INDENT_2).decode() + "\n")
+        doc = error_json(query, err, lang)
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "slack":
-        sys.stdout.write(orjson.dumps(error_slack(err), option=orjson.OPT_INDENT_2).decode() + "\n")
+        msgs = error_slack(err, lang)
+        sys.stdout.write(orjson.dumps(msgs, option=orjson.OPT_INDENT_2).decode() + "\n")
     sys.stderr.write(f"k8s-bot: {line}\n")
 
 
@@ -144,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clusters = Clusters(
             settings, snapshot=args.snapshot, kubeconfig=args.kubeconfig, context=args.context
         )
-        out = ask(query, clusters, lang=args.lang or "en")
+        out = ask(query, clusters, lang=args.lang, default_lang=settings.lang)
         _print_outcome(out, args.format)
         return out.exit_code
     if args.command == "serve":
@@ -163,7 +178,7 @@ def demo(settings: Settings, fmt: str = "text") -> int:
     for q in DEMO_QUESTIONS:
         sys.stdout.write(f'\n$ k8s-bot ask "{q}" --snapshot examples/cluster\n')
         sys.stdout.flush()
-        out = ask(q, clusters)
+        out = ask(q, clusters, default_lang=settings.lang)
         _print_outcome(out, fmt)
         sys.stdout.flush()
         worst = max(worst, out.exit_code)
@@ -176,25 +191,26 @@ def digest(settings: Settings, args: argparse.Namespace) -> int:
 
     clusters = Clusters(settings, snapshot=args.snapshot, kubeconfig=args.kubeconfig, context=args.context)
     query = f"digest -n {args.namespaces}" if args.namespaces else "digest"
-    out = ask(query, clusters, lang=args.lang or "en")
+    out = ask(query, clusters, lang=args.lang, default_lang=settings.lang)
+    lang = out.lang
     if out.error is not None or out.result is None or out.request is None:
         _print_outcome(out, args.format)
         return out.exit_code
     now = out.request.now
     cur = d.current(out.result)
     if args.post:
-        return _post_digest(settings, args.post, cur, now, args.format)
+        return _post_digest(settings, args.post, cur, now, args.format, lang=lang)
     if args.format == "json":
-        sys.stdout.write(orjson.dumps(to_json(out.result), option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(orjson.dumps(to_json(out.result, lang), option=orjson.OPT_INDENT_2).decode() + "\n")
     elif args.format == "slack":
-        messages = d.to_slack(d.view(cur, None, now=now))
+        messages = d.to_slack(d.view(cur, None, now=now), lang)
         sys.stdout.write(orjson.dumps(messages.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        sys.stdout.write(d.to_text(d.view(cur, None, now=now)))
+        sys.stdout.write(d.to_text(d.view(cur, None, now=now), lang))
     return 0
 
 
-def _post_digest(settings: Settings, channel: str, cur: Any, now: datetime, fmt: str) -> int:
+def _post_digest(settings: Settings, channel: str, cur: Any, now: datetime, fmt: str, *, lang: str) -> int:
     """Post to `channel` with its state (the same per-channel state a schedule without `name` uses)."""
     from bot import digest as d
     from bot.cache import CacheUnavailable, make_cache
@@ -211,7 +227,7 @@ def _post_digest(settings: Settings, channel: str, cur: Any, now: datetime, fmt:
         return 1
     change = d.diff(state, cur)
     v = d.view(cur, change, now=now, last_posted=state.last_posted)
-    messages = d.to_slack(v)
+    messages = d.to_slack(v, lang)
     try:
         ts = d.post(web_client(settings), channel, messages)
     except d.PostFailed as err:
@@ -226,7 +242,7 @@ def _post_digest(settings: Settings, channel: str, cur: Any, now: datetime, fmt:
     if fmt == "json":
         sys.stdout.write(orjson.dumps({"channel": channel, "ts": ts, **messages.as_json()}).decode() + "\n")
     else:
-        sys.stdout.write(d.to_text(v))
+        sys.stdout.write(d.to_text(v, lang))
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.i18n import LANGS
 from handlers.kinds import ALIASES, KINDS
 
 
@@ -134,6 +135,10 @@ class Settings:
     fake_now: datetime | None = None
     """K8SBOT_FAKE_NOW, for tests only: the digest scheduler's clock starts at this time (ISO 8601)
     and runs on from there at normal speed, so a test can start a bot just before a scheduled fire."""
+    lang: str = "en"
+    """The language answers are worded in when neither the question, its asker nor its channel says
+    (`lang:` in K8SBOT_CONFIG, or $K8SBOT_LANG): `en` or `zh`. Channels and users have their own
+    (`channels.<ID>.lang`, `users.<ID>.lang`, bot/access.py)."""
     redis_retry: float = 1.0
     """After a Redis failure, seconds before it is tried again (`cache.redis_retry`): a dead Redis
     costs one timeout a second, not one per read, and caching resumes by itself when it is back."""
@@ -165,7 +170,11 @@ class Settings:
                 ) from None
             if fake_now.tzinfo is None:
                 fake_now = fake_now.replace(tzinfo=UTC)
+        lang = str(env.get("K8SBOT_LANG") or raw.get("lang") or "en")
+        if lang not in LANGS:
+            raise SettingsError(f"K8SBOT_LANG / lang: {lang!r} is not one of {', '.join(LANGS)}")
         return cls(
+            lang=lang,
             fake_now=fake_now,
             slack_bot_token=Secret(env.get("SLACK_BOT_TOKEN", "")),
             slack_signing_secret=Secret(env.get("SLACK_SIGNING_SECRET", "")),

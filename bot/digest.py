@@ -34,6 +34,7 @@ import orjson
 from bot import logs
 from bot.cache import Cache
 from bot.catalogue import RenderedFinding, render_finding, render_note
+from bot.i18n import DEFAULT_LANG
 from bot.render import split_messages
 from bot.templating import render_file
 from handlers.model import Finding, Result
@@ -74,6 +75,7 @@ class Current:
     summary_fields: Mapping[str, object]
     problems: tuple[Problem, ...]
     notes: tuple[str, ...]
+    lang: str = DEFAULT_LANG
 
     @property
     def unread(self) -> frozenset[str]:
@@ -86,14 +88,15 @@ def _field_str(f: Finding, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def current(result: Result) -> Current:
-    """Split a `digest` Result into the headline and the problems (the first finding is the summary)."""
+def current(result: Result, lang: str = DEFAULT_LANG) -> Current:
+    """Split a `digest` Result into the headline and the problems (the first finding is the summary),
+    worded in `lang` (a problem's identity, `key`, does not depend on the language)."""
     if not result.findings or result.findings[0].code != "DIGEST-SUMMARY":
         raise ValueError("not a digest result")
     head, *rest = result.findings
     problems = []
     for f in rest:
-        r = render_finding(f)
+        r = render_finding(f, lang)
         source = f.fields.get("source") or ()
         problems.append(
             Problem(
@@ -109,10 +112,11 @@ def current(result: Result) -> Current:
         )
     return Current(
         result=result,
-        summary=render_finding(head),
+        summary=render_finding(head, lang),
         summary_fields=dict(head.fields),
         problems=tuple(problems),
-        notes=tuple(render_note(n) for n in result.notes),
+        notes=tuple(render_note(n, lang) for n in result.notes),
+        lang=lang,
     )
 
 
@@ -284,6 +288,9 @@ class DigestView:
     headline_detail: str
     mode: str  # "current" (on demand: the problems now) | "diff" (new / ongoing / resolved)
     window: str
+    """When the last digest was posted (local time), "" for the first."""
+    window_ago: str = ""
+    lang: str = DEFAULT_LANG
     current: tuple[Line, ...] = ()
     new: tuple[Line, ...] = ()
     ongoing: tuple[Line, ...] = ()
@@ -316,12 +323,13 @@ def view(
     tz: tzinfo = UTC,
 ) -> DigestView:
     """The template context: `d` None for an on-demand digest (the problems now, no history)."""
-    window = ""
+    window, window_ago = "", ""
     if last_posted is not None:
-        local = last_posted.astimezone(tz)
-        ago = human_duration((now - last_posted).total_seconds())
-        window = f"{local.strftime('%Y-%m-%d %H:%M %Z')} ({ago} ago)"
+        window = last_posted.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+        window_ago = human_duration((now - last_posted).total_seconds())
     base = DigestView(
+        lang=cur.lang,
+        window_ago=window_ago,
         cluster=str(cur.summary_fields.get("cluster", "")),
         headline=cur.summary.title,
         headline_detail=cur.summary.detail,
@@ -348,8 +356,8 @@ def view(
     )
 
 
-def to_text(v: DigestView) -> str:
-    return render_file("text/digest.txt.j2", d=v).rstrip() + "\n"
+def to_text(v: DigestView, lang: str | None = None) -> str:
+    return render_file("text/digest.txt.j2", lang or v.lang, d=v).rstrip() + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,16 +371,19 @@ class Messages:
         return {"summary": self.summary, "thread": list(self.thread)}
 
 
-def to_slack(v: DigestView) -> Messages:
-    fallback = render_file("text/digest.txt.j2", d=v, short=True).strip()
-    summary_blocks: list[dict[str, Any]] = json.loads(render_file("slack/digest.json.j2", d=v))
-    summary = split_messages(summary_blocks, fallback, cli_hint="k8s-bot digest")
+def to_slack(v: DigestView, lang: str | None = None) -> Messages:
+    lang = lang or v.lang
+    fallback = render_file("text/digest.txt.j2", lang, d=v, short=True).strip()
+    summary_blocks: list[dict[str, Any]] = json.loads(render_file("slack/digest.json.j2", lang, d=v))
+    summary = split_messages(summary_blocks, fallback, cli_hint="k8s-bot digest", lang=lang)
     if len(summary) != 1:  # the template keeps the summary to a handful of blocks
         raise ValueError(f"digest summary needs {len(summary)} messages")
     thread: list[dict[str, Any]] = []
     if v.detail_lines or v.resolved:
-        detail_blocks: list[dict[str, Any]] = json.loads(render_file("slack/digest_detail.json.j2", d=v))
-        thread = split_messages(detail_blocks, fallback[:200], cli_hint="k8s-bot digest")
+        detail_blocks: list[dict[str, Any]] = json.loads(
+            render_file("slack/digest_detail.json.j2", lang, d=v)
+        )
+        thread = split_messages(detail_blocks, fallback[:200], cli_hint="k8s-bot digest", lang=lang)
     return Messages(summary[0], tuple(thread))
 
 

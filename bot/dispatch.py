@@ -6,14 +6,16 @@ status); anything else is a bug, logged with a reference and answered with that 
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot import knowledge, logs
+from bot import i18n, knowledge, logs
 from bot.clusters import Clusters
+from bot.i18n import DEFAULT_LANG
 from bot.query import parse, to_request
 from handlers import VERBS
 from handlers.errors import NeedsCluster, QueryError
@@ -45,6 +47,8 @@ class Outcome:
     result: Result | None
     error: QueryError | None
     duration_s: float
+    lang: str = DEFAULT_LANG
+    """The language to word the answer in (bot/i18n.py `choose`)."""
 
     @property
     def exit_code(self) -> int:
@@ -75,14 +79,28 @@ def ask(
     query: str,
     clusters: Clusters,
     *,
-    lang: str = "en",
+    lang: str | None = None,
+    user_lang: str | None = None,
+    channel_lang: str | None = None,
+    default_lang: str = DEFAULT_LANG,
     bound_namespace: str | None = None,
     fresh: bool = False,
     now: datetime | None = None,
     observers: tuple[Observer, ...] = (),
 ) -> Outcome:
-    """Answer one question. Never raises."""
+    """Answer one question. Never raises.
+
+    `lang` is an explicit choice (CLI `--lang`, a digest's configured language); without it a
+    `--lang` in the question, then the question's own language, then the asker's and the channel's
+    settings, then `default_lang` decide (bot/i18n.py `choose`)."""
     started = time.perf_counter()
+    answer_lang = i18n.choose(
+        explicit=flag_lang(query) or lang,
+        question=query,
+        user=user_lang,
+        channel=channel_lang,
+        default=default_lang,
+    )
     req: Request | None = None
     result: Result | None = None
     error: QueryError | None = None
@@ -96,7 +114,7 @@ def ask(
             parsed,
             query,
             now=clock,
-            lang=lang,
+            lang=answer_lang,
             bound_namespace=bound_namespace or opened.default_namespace,
             cluster_domain=opened.cluster_domain,
             fresh=fresh,
@@ -122,7 +140,12 @@ def ask(
         logs.exception("query.failed", ref=ref, verb=req.verb if req else None)
         error = InternalError(ref)
     outcome = Outcome(
-        query=query, request=req, result=result, error=error, duration_s=time.perf_counter() - started
+        query=query,
+        request=req,
+        result=result,
+        error=error,
+        duration_s=time.perf_counter() - started,
+        lang=answer_lang,
     )
     logs.event(
         "query.answered" if error is None else "query.refused",
@@ -135,3 +158,13 @@ def ask(
     for obs in observers:
         obs(outcome)
     return outcome
+
+
+_LANG_FLAG = re.compile(r"(?:^|\s)--lang(?:=|\s+)(\S+)")
+
+
+def flag_lang(query: str) -> str | None:
+    """`--lang zh` in the question itself, read before parsing so that a question that does not
+    parse is still answered in the language asked for."""
+    m = _LANG_FLAG.search(query)
+    return m.group(1) if m and m.group(1) in i18n.LANGS else None

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.i18n import DEFAULT_LANG, LEGACY_KEYS, REASON_KEYS, REASON_LIST_KEYS, translate
 from handlers import knowledge
 
 REASONS_FILE = Path(__file__).resolve().parent.parent / "templates" / "knowledge" / "reasons.yaml"
@@ -49,12 +50,30 @@ def reasons() -> Mapping[str, Mapping[str, Any]]:
     return out
 
 
-def reason_info(name: str) -> Mapping[str, Any]:
-    """One entry, for templates: `{% set r = reason_info(reason) %}{{ r.meaning }}`."""
+@functools.cache
+def reason_info(name: str, lang: str = DEFAULT_LANG) -> Mapping[str, Any]:
+    """One entry, for templates: `{% set r = reason_info(reason) %}{{ r.meaning }}`. The template
+    environment of each language binds `lang`, so the texts come translated (bot/i18n.py)."""
     try:
-        return reasons()[name]
+        entry = reasons()[name]
     except KeyError:
         raise KnowledgeError(f"reason {name} is not in {REASONS_FILE.name}") from None
+    if lang == DEFAULT_LANG:
+        return entry
+
+    def tr(text: str) -> str:
+        return translate(lang, text)
+
+    out = dict(entry)
+    for key in REASON_KEYS:
+        if out.get(key):
+            out[key] = tr(str(out[key]))
+    for key in REASON_LIST_KEYS:
+        out[key] = [tr(str(t)) for t in out.get(key) or ()]
+    out["next_steps"] = [tr(str(s)) for s in out["next_steps"]]
+    if out.get("legacy"):
+        out["legacy"] = {k: tr(str(v)) if k in LEGACY_KEYS else v for k, v in out["legacy"].items()}
+    return out
 
 
 @functools.cache

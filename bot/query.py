@@ -14,11 +14,12 @@ import shlex
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot import zh_query
+from bot.i18n import LANGS
 from handlers import VERB_ALIASES, VERBS
 from handlers.errors import UsageError
 from handlers.model import Request
 
-LANGS = ("en", "zh")
 _FLAGS_WITH_VALUE = {"-n": "namespace", "--namespace": "namespace", "--cluster": "cluster", "--lang": "lang"}
 _BOOL_FLAGS = {"--fresh": "fresh"}
 # Slack clients turn quotes into typographic ones; shlex must see plain ones.
@@ -49,7 +50,7 @@ def tokenize(text: str) -> list[str]:
 
 def parse(text: str) -> Parsed:
     """Split a question into verb, positional args and flags. Raises UsageError."""
-    tokens = tokenize(text)
+    tokens = tokenize(zh_query.normalise(text))
     if not tokens:
         raise UsageError("empty")
     values: dict[str, str] = {}

@@ -8,7 +8,7 @@ Configuration (`K8SBOT_CONFIG`)::
         timezone: Europe/Berlin       # the cron's time zone (default UTC); DST as croniter handles it
         cluster: prod                 # a name under `clusters` (default: the default cluster)
         namespaces: [shop, payments]  # default: all namespaces
-        lang: en                      # en | zh
+        lang: zh                      # en | zh; absent: the channel's `lang`, else the bot's
         quiet: false                  # true: no post when nothing is new and nothing resolved
         grace: 15m                    # how late a missed digest may still be posted (seconds, or 90s/15m/1h)
         name: shop-morning            # optional; needed only when one channel has several digests
@@ -59,6 +59,7 @@ from bot.clusters import Clusters
 from bot.config import Settings, SettingsError
 from bot.digest import Messages, PostFailed, StateStore, advance, current, diff, post, to_slack, view
 from bot.dispatch import ask
+from bot.i18n import LANGS
 from bot.metrics import DIGEST_FAILURES, DIGESTS_POSTED
 from bot.render import error_text, split_messages
 from bot.templating import render_file
@@ -74,7 +75,6 @@ LOCK_TTL_S = 120.0
 DEFAULT_GRACE = timedelta(minutes=15)
 #: The "posted" marker outlives the window in which the fire could still be due.
 MARKER_EXTRA_S = 24 * 3600
-LANGS = ("en", "zh")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -169,7 +169,11 @@ def load_schedules(settings: Settings) -> list[Schedule]:
         if not isinstance(ns_raw, list | tuple):
             raise SettingsError(f"{at}.namespaces must be a list of namespace names")
         namespaces = tuple(sorted({str(n).strip() for n in ns_raw if str(n).strip()}))
-        lang = str(raw.get("lang") or "en")
+        # Absent: the channel's language (channels.<ID>.lang), else the bot's (`lang`, K8SBOT_LANG).
+        channels = settings.raw.get("channels")
+        binding = channels.get(channel) if isinstance(channels, dict) else None
+        channel_lang = binding.get("lang") if isinstance(binding, dict) else None
+        lang = str(raw.get("lang") or channel_lang or settings.lang)
         if lang not in LANGS:
             raise SettingsError(f"{at}.lang must be one of {', '.join(LANGS)}")
         quiet = raw.get("quiet", False)
@@ -367,12 +371,14 @@ class Scheduler:
             # The cluster could not be read: say so in the channel; the problem state stays as it was.
             err = outcome.error
             cluster = s.cluster or self.clusters.default or ""
-            blocks = render_file("slack/digest_error.json.j2", cluster=cluster, error=error_text(err))
-            message = split_messages(json.loads(blocks), error_text(err), cli_hint=None)[0]
+            lang = outcome.lang
+            text = error_text(err, lang)
+            blocks = render_file("slack/digest_error.json.j2", lang, cluster=cluster, error=text)
+            message = split_messages(json.loads(blocks), text, cli_hint=None, lang=lang)[0]
             messages, new_state = Messages(message, ()), None
             counts: dict[str, int] = {}
         else:
-            cur = current(outcome.result)
+            cur = current(outcome.result, outcome.lang)
             d = diff(state, cur)
             counts = {"new": len(d.new), "ongoing": len(d.ongoing), "resolved": len(d.resolved)}
             if s.quiet and not d.changed:

@@ -57,11 +57,12 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetr
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot import logs
+from bot import i18n, logs
 from bot.access import AccessDenied, Asker, Policy, Scope, ScopedClusters
 from bot.clusters import Clusters, Opened
 from bot.config import Settings, SettingsError
-from bot.dispatch import InternalError, ask
+from bot.dispatch import InternalError, ask, flag_lang
+from bot.i18n import DEFAULT_LANG
 from bot.metrics import COMMANDS, SLACK_POSTS, observe_outcome
 from bot.query import parse
 from bot.ratelimit import RateLimited, RateLimiter, limiter
@@ -273,6 +274,7 @@ class Answer:
     refused: bool = False
     pod: tuple[str, str] | None = None
     """(namespace, name) when the answer is about one pod: the Logs and Events buttons."""
+    lang: str = DEFAULT_LANG
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
@@ -388,7 +390,8 @@ def pod_logs(view: Any, namespace: str, pod: str, *, tail: int = LOG_TAIL) -> li
 
 
 def pod_events(view: Any, namespace: str, pod: str) -> list[str]:
-    """The pod's events, oldest first, one data line each: `<age> ago  <type>  <reason>: <message> (xN)`."""
+    """The pod's events, oldest first, one data line each, as the columns of `kubectl get events`:
+    `<last seen>  <type>  <reason>: <message> (xN)` (data only: the template words the header)."""
     obj = view.get("Pod", namespace, pod)
     if obj is None:
         raise NotFound("pod", pod, [namespace])
@@ -398,7 +401,7 @@ def pod_events(view: Any, namespace: str, pod: str) -> list[str]:
         count = ev.num("count") or ev.num("series", "count") or 1
         when = age(parse_time(event_time(ev)), now)
         msg = redact(" ".join(ev.text("message").split()))
-        lines.append(f"{when} ago  {ev.text('type')}  {ev.text('reason')}: {msg} (x{count})")
+        lines.append(f"{when}  {ev.text('type')}  {ev.text('reason')}: {msg} (x{count})")
     return lines
 
 
@@ -461,19 +464,32 @@ class SlackBot:
         text = str(body.get("text") or "").strip()
         verb = _verb(text)
         logs.event("slack.command", verb=verb, team=team, user=user, channel=body.get("channel_id"))
+        lang = self.lang_for(Asker(team, user, str(body.get("channel_id", ""))), text)
         refusal = self._gate(team, user)
         if refusal is not None:
             context["k8s_done"] = True
             COMMANDS.labels(verb=verb, outcome=_outcome(refusal)).inc()
-            ack(text=error_text(refusal), response_type="ephemeral")
+            ack(text=error_text(refusal, lang), response_type="ephemeral")
             return
-        ack(text=render_file("slack/ack.txt.j2", query=text).strip(), response_type="ephemeral")
+        ack(text=render_file("slack/ack.txt.j2", lang, query=text).strip(), response_type="ephemeral")
 
     def ack_action(self, ack: Ack) -> None:
         ack()
 
     def ack_event(self, ack: Ack) -> None:
         ack()
+
+    def lang_for(self, asker: Asker, query: str) -> str:
+        """The language to answer this asker's question in (bot/i18n.py `choose`): the same choice
+        dispatch makes, for the words said before or instead of an answer (acks, refusals)."""
+        user_lang, channel_lang = self.policy.langs(asker)
+        return i18n.choose(
+            explicit=flag_lang(query),
+            question=query,
+            user=user_lang,
+            channel=channel_lang,
+            default=self.settings.lang,
+        )
 
     def _gate(self, team: str, user: str) -> QueryError | None:
         """Workspace and rate limit: the checks that need no API call."""
@@ -510,23 +526,31 @@ class SlackBot:
         if isinstance(scope, AccessDenied):
             COMMANDS.labels(verb=parsed.verb if parsed else "unknown", outcome="refused").inc()
             logs.event("slack.refused", problem=scope.problem, user=asker.user_id, channel=asker.channel_id)
-            return Answer(query, asker.user_id, tuple(error_slack(scope)), answered=False, refused=True)
+            lang = self.lang_for(asker, query)
+            messages = tuple(error_slack(scope, lang))
+            return Answer(query, asker.user_id, messages, answered=False, refused=True, lang=lang)
+        user_lang, channel_lang = self.policy.langs(asker)
         outcome = ask(
             query,
             _SlottedClusters(self.clusters, scope, self.slots),
+            user_lang=user_lang,
+            channel_lang=channel_lang,
+            default_lang=self.settings.lang,
             bound_namespace=scope.bound_namespace,
             fresh=fresh,
             observers=(observe_outcome,),
         )
         if outcome.result is None:
             assert outcome.error is not None
-            return Answer(query, asker.user_id, tuple(error_slack(outcome.error)), answered=False)
+            messages = tuple(error_slack(outcome.error, outcome.lang))
+            return Answer(query, asker.user_id, messages, answered=False, lang=outcome.lang)
         result = outcome.result
         pod = None
         t = result.target
         if result.verb == "why" and t is not None and t.kind == "Pod" and t.namespace and t.name:
             pod = (t.namespace, t.name)
-        answer = Answer(query, asker.user_id, tuple(to_slack(result)), answered=True, pod=pod)
+        messages = tuple(to_slack(result, lang=outcome.lang))
+        answer = Answer(query, asker.user_id, messages, answered=True, pod=pod, lang=outcome.lang)
         self.answers.put(answer)
         return answer
 
@@ -548,11 +572,16 @@ class SlackBot:
     ) -> list[dict[str, Any]]:
         blocks = [b for m in answer.messages for b in m["blocks"]]
         if shared_by:
-            blocks.insert(0, _json_template("slack/shared_by.json.j2", user=shared_by, query=answer.query))
+            blocks.insert(
+                0, _json_template("slack/shared_by.json.j2", answer.lang, user=shared_by, query=answer.query)
+            )
         actions = self._actions(answer, share=share, shared_by=shared_by) if not answer.refused else None
         room = limit * MAX_BLOCKS - (1 if actions else 0)
         if len(blocks) > room:
-            blocks = [*blocks[: room - 1], _json_template("slack/truncated.json.j2", query=answer.query)]
+            blocks = [
+                *blocks[: room - 1],
+                _json_template("slack/truncated.json.j2", answer.lang, query=answer.query),
+            ]
         if actions:
             blocks.append(actions)
         text = answer.messages[0]["text"] if answer.messages else answer.query
@@ -581,7 +610,7 @@ class SlackBot:
         if not buttons:
             return None
         return _json_template(
-            "slack/actions.json.j2", block_id=f"k8s-{uuid.uuid4().hex[:10]}", buttons=buttons
+            "slack/actions.json.j2", answer.lang, block_id=f"k8s-{uuid.uuid4().hex[:10]}", buttons=buttons
         )
 
     # -- /k8s -----------------------------------------------------------------------------------------
@@ -601,11 +630,11 @@ class SlackBot:
 
     def share(self, body: dict[str, Any]) -> None:
         asker, value, url = _action_parts(body)
-        with self._guard(url):
+        with self._guard(url, self.lang_for(asker, str(value.get("q", "")))):
             if not self.policy.team_allowed(asker.team_id, self.team_id):
-                self.reply(
-                    url, error_slack(AccessDenied("team", team_id=asker.team_id)), response_type="ephemeral"
-                )
+                lang = self.lang_for(asker, str(value.get("q", "")))
+                denied = error_slack(AccessDenied("team", team_id=asker.team_id), lang)
+                self.reply(url, denied, response_type="ephemeral")
                 return
             answer = self.answers.get(value.get("a"))
             if answer is None or answer.user != asker.user_id:
@@ -620,9 +649,10 @@ class SlackBot:
 
     def refresh(self, body: dict[str, Any]) -> None:
         asker, value, url = _action_parts(body)
-        with self._guard(url):
+        with self._guard(url, self.lang_for(asker, str(value.get("q", "")))):
             if (denied := self._gate(asker.team_id, asker.user_id)) is not None:
-                self.reply(url, error_slack(denied), response_type="ephemeral")
+                lang = self.lang_for(asker, str(value.get("q", "")))
+                self.reply(url, error_slack(denied, lang), response_type="ephemeral")
                 return
             answer = self.answer(asker, str(value.get("q", "")), fresh=True)
             if answer.refused:
@@ -646,9 +676,10 @@ class SlackBot:
 
     def _pod_button(self, body: dict[str, Any], what: str) -> None:
         asker, value, url = _action_parts(body)
-        with self._guard(url):
+        lang = self.lang_for(asker, str(value.get("q", "")))
+        with self._guard(url, lang):
             if (denied := self._gate(asker.team_id, asker.user_id)) is not None:
-                self.reply(url, error_slack(denied), response_type="ephemeral")
+                self.reply(url, error_slack(denied, lang), response_type="ephemeral")
                 return
             ns, pod = str(value.get("ns", "")), str(value.get("pod", ""))
             cluster = None
@@ -663,30 +694,30 @@ class SlackBot:
             )
             if isinstance(scope, AccessDenied):
                 COMMANDS.labels(verb=what, outcome="refused").inc()
-                self.reply(url, error_slack(scope), response_type="ephemeral")
+                self.reply(url, error_slack(scope, lang), response_type="ephemeral")
                 return
             try:
                 with self.slots.held():
-                    messages = self._pod_messages(what, scope, cluster, ns, pod)
+                    messages = self._pod_messages(what, scope, cluster, ns, pod, lang=lang)
                 COMMANDS.labels(verb=what, outcome="answered").inc()
             except QueryError as err:
-                messages = error_slack(err)
+                messages = error_slack(err, lang)
                 COMMANDS.labels(verb=what, outcome="error").inc()
             self.reply(url, messages, response_type="ephemeral")
 
     def _pod_messages(
-        self, what: str, scope: Scope, cluster: str | None, ns: str, pod: str
+        self, what: str, scope: Scope, cluster: str | None, ns: str, pod: str, *, lang: str = DEFAULT_LANG
     ) -> list[dict[str, Any]]:
         view = _SlottedClusters(self.clusters, scope, self.slots).open(cluster).view
         if what == "logs":
             containers = pod_logs(view, ns, pod)
             blocks = _json_template_list(
-                "slack/logs.json.j2", ns=ns, pod=pod, tail=LOG_TAIL, containers=containers
+                "slack/logs.json.j2", lang, ns=ns, pod=pod, tail=LOG_TAIL, containers=containers
             )
         else:
             lines = _newest_that_fit(pod_events(view, ns, pod), LOG_CHARS)
-            blocks = _json_template_list("slack/events.json.j2", ns=ns, pod=pod, lines=lines)
-        return split_messages(blocks, f"{what}: {ns}/{pod}", cli_hint=None)
+            blocks = _json_template_list("slack/events.json.j2", lang, ns=ns, pod=pod, lines=lines)
+        return split_messages(blocks, f"{what}: {ns}/{pod}", cli_hint=None, lang=lang)
 
     # -- @k8s-bot ----------------------------------------------------------------------------------
 
@@ -699,6 +730,7 @@ class SlackBot:
         thread = str(event.get("thread_ts") or event.get("ts") or "") or None
         text = " ".join(_MENTION.sub(" ", str(event.get("text", ""))).split())
         logs.event("slack.mention", verb=_verb(text), team=team, user=user, channel=channel)
+        lang = self.lang_for(Asker(team, user, channel), text)
         try:
             refusal = self._gate(team, user)
             if refusal is not None:
@@ -708,7 +740,7 @@ class SlackBot:
                     channel=channel,
                     user=user,
                     thread_ts=thread,
-                    **error_slack(refusal)[0],
+                    **error_slack(refusal, lang)[0],
                 )
                 return
             answer = self.answer(Asker(team, user, channel), text)
@@ -727,7 +759,7 @@ class SlackBot:
                     "chat_postMessage",
                     channel=channel,
                     thread_ts=thread,
-                    **error_slack(InternalError(ref))[0],
+                    **error_slack(InternalError(ref), lang)[0],
                 )
             except Exception:
                 logs.exception("slack.mention_failed", ref=ref, stage="report")
@@ -781,15 +813,15 @@ class SlackBot:
             return
         SLACK_POSTS.labels(method=name, outcome="ok").inc()
 
-    def _guard(self, response_url: str) -> _Guard:
-        return _Guard(self, response_url)
+    def _guard(self, response_url: str, lang: str | None = None) -> _Guard:
+        return _Guard(self, response_url, lang or self.settings.lang)
 
 
 class _Guard:
     """Around a lazy listener: a bug is logged with a ref and the asker told the ref, not silence."""
 
-    def __init__(self, bot: SlackBot, response_url: str) -> None:
-        self._bot, self._url = bot, response_url
+    def __init__(self, bot: SlackBot, response_url: str, lang: str) -> None:
+        self._bot, self._url, self._lang = bot, response_url, lang
 
     def __enter__(self) -> None:
         return None
@@ -800,7 +832,7 @@ class _Guard:
         ref = uuid.uuid4().hex[:8]
         logs.exception("slack.answer_failed", ref=ref)
         try:
-            self._bot.reply(self._url, error_slack(InternalError(ref)), response_type="ephemeral")
+            self._bot.reply(self._url, error_slack(InternalError(ref), self._lang), response_type="ephemeral")
         except Exception:
             logs.exception("slack.answer_failed", ref=ref, stage="report")
         return True
@@ -858,11 +890,11 @@ def _outcome(err: QueryError) -> str:
     return "rate_limited" if isinstance(err, RateLimited) else "refused"
 
 
-def _json_template(name: str, **context: object) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(render_file(name, **context))
+def _json_template(name: str, lang: str, **context: object) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(render_file(name, lang, **context))
     return data
 
 
-def _json_template_list(name: str, **context: object) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads(render_file(name, **context))
+def _json_template_list(name: str, lang: str, **context: object) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads(render_file(name, lang, **context))
     return data

@@ -165,21 +165,17 @@ def kube_dns_ip(view: ClusterView) -> str:
 def names(req: Request, view: ClusterView) -> Result:
     """`dns <service> [<ordinal>]` | `dns <pod>`."""
     if not req.args:
-        raise UsageError(
-            "missing_arg", "dns", value="a Service or Pod name, e.g. `dns redis-cluster 0 -n wiseco`"
-        )
+        raise UsageError("missing_arg", "dns", reason="service_or_pod")
     if len(req.args) > 2:
         raise UsageError("extra_args", "dns", value=" ".join(req.args[2:]))
     ordinal: int | None = None
     if len(req.args) == 2:
         if not _DECIMAL.match(req.args[1]):
-            raise UsageError(
-                "bad_arg", "dns", value=f"`{req.args[1]}` is not a StatefulSet ordinal (0, 1, 2, ...)"
-            )
+            raise UsageError("bad_arg", "dns", reason="not_ordinal", value=req.args[1])
         ordinal = int(req.args[1])
     ref = parse_ref(req.args[0], req.namespace)
     if ref.kind not in (None, "Service", "Pod", "StatefulSet"):
-        raise UsageError("bad_arg", "dns", value=f"`{req.args[0]}`: give a Service, a Pod or sts/<name>")
+        raise UsageError("bad_arg", "dns", reason="dns_kind", value=req.args[0])
     if not view.has_data:
         return _offline(req, ref, ordinal)
     if ref.kind == "StatefulSet":

@@ -812,12 +812,12 @@ def _port_findings(report: ServiceReport, base: dict[str, str], sp: Obj) -> None
 def backing_pods(req: Request, view: ClusterView) -> Result:
     """Which pods back the Service, and why the others do not."""
     if not req.args:
-        raise UsageError("missing_arg", req.verb, value="a Service name, e.g. `endpoints checkout -n shop`")
+        raise UsageError("missing_arg", req.verb, reason="service")
     if len(req.args) > 1:
         raise UsageError("extra_args", req.verb, value=" ".join(req.args[1:]))
     ref = parse_ref(req.args[0], req.namespace)
     if ref.kind not in (None, "Service", "Endpoints"):
-        raise UsageError("bad_arg", req.verb, value=f"`{req.args[0]}` is not a Service")
+        raise UsageError("bad_arg", req.verb, reason="not_service", value=req.args[0])
     svc = find(view, "Service", ref, req)
     report = analyse(view, svc, req)
     return Result.answer(

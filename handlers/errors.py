@@ -30,16 +30,32 @@ class UsageError(QueryError):
     template: ClassVar[str] = "usage"
 
     def __init__(
-        self, problem: str, verb: str | None = None, *, value: str = "", close: Sequence[str] = ()
+        self,
+        problem: str,
+        verb: str | None = None,
+        *,
+        value: str = "",
+        close: Sequence[str] = (),
+        reason: str = "",
+        other: str = "",
     ) -> None:
-        super().__init__(f"{problem}: {value}" if value else problem)
+        super().__init__(":".join(p for p in (problem, reason, value) if p))
         self.problem = problem  # a key into templates/errors/usage.txt.j2
         self.verb = verb
-        self.value = value
+        self.value = value  # what the user typed (or a name from the cluster), never a sentence
         self.close = tuple(close)
+        self.reason = reason  # which missing or bad argument: a key into the same template
+        self.other = other
 
     def fields(self) -> dict[str, object]:
-        return {"problem": self.problem, "verb": self.verb, "value": self.value, "close": self.close}
+        return {
+            "problem": self.problem,
+            "verb": self.verb,
+            "value": self.value,
+            "close": self.close,
+            "reason": self.reason,
+            "other": self.other,
+        }
 
 
 # -- lookups (exit 1) -----------------------------------------------------------------------

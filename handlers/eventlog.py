@@ -39,20 +39,19 @@ class EventGroup:
         return self.type == "Warning"
 
     def line(self, now: datetime) -> str:
-        """`Warning BackOff (x12 over 5m, last 10s ago): Back-off restarting failed container ...`."""
-        when: list[str] = []
+        """`Warning BackOff 10s (x12 over 5m): Back-off restarting failed container ...`: the Type,
+        Reason, Age and Message columns of `kubectl describe`'s Events table, whose Age is the
+        last occurrence's age and `(xN over <since the first>)` (kubectl's own words, in any language)."""
+        head = f"{self.type} {self.reason}"
+        if self.last is not None:
+            head += f" {age(self.last, now)}"
         if self.count > 1:
             span = (
                 f" over {human_duration((self.last - self.first).total_seconds())}"
                 if self.first and self.last and self.last > self.first
                 else ""
             )
-            when.append(f"x{self.count}{span}")
-        if self.last is not None:
-            when.append(f"last {age(self.last, now)} ago")
-        head = f"{self.type} {self.reason}"
-        if when:
-            head += f" ({', '.join(when)})"
+            head += f" (x{self.count}{span})"
         return f"{head}: {clip(self.message)}"
 
 

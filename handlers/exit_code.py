@@ -222,7 +222,7 @@ def _signal(code: int, norm: int, sig: int, reason: str) -> ExitMeaning:
 def explain(req: Request, view: ClusterView) -> Result:
     """`exit <code>`: the rule (+ containers that last exited so); `exit <pod>`: each container's."""
     if not req.args:
-        raise UsageError("missing_arg", "exit", value="an exit code (e.g. 137) or a pod name")
+        raise UsageError("missing_arg", "exit", reason="exit_code_or_pod")
     if len(req.args) > 1:
         raise UsageError("extra_args", "exit", value=" ".join(req.args[1:]))
     code = parse_code(req.args[0])
@@ -350,7 +350,7 @@ def _explain_pod(req: Request, view: ClusterView, text: str) -> Result:
         raise NeedsCluster("exit")
     ref = parse_ref(text, req.namespace)
     if ref.kind not in (None, "Pod"):
-        raise UsageError("bad_arg", "exit", value=f"`{text}`: give an exit code or a pod name")
+        raise UsageError("bad_arg", "exit", reason="exit_arg", value=text)
     pod = find(view, "Pod", ref, req)
     events = view.events(pod)
     by_name = {t.container: t for t in _terminations(pod)}

@@ -35,7 +35,7 @@ def parse_ref(text: str, namespace: str | None = None) -> Ref:
     """
     parts = [p for p in text.strip().split("/") if p]
     if not parts:
-        raise UsageError("missing_arg", value="a name")
+        raise UsageError("missing_arg", reason="name")
     kind: str | None = None
     ns: str | None = None
     if len(parts) == 1:
@@ -52,11 +52,11 @@ def parse_ref(text: str, namespace: str | None = None) -> Ref:
         elif parts[1].lower() in ALIASES:
             ns, kind, name = parts[0], ALIASES[parts[1].lower()], parts[2]
         else:
-            raise UsageError("bad_arg", value=f"cannot read `{text}` as [namespace/][kind/]name")
+            raise UsageError("bad_arg", reason="unreadable_ref", value=text)
     else:
-        raise UsageError("bad_arg", value=f"cannot read `{text}` as [namespace/][kind/]name")
+        raise UsageError("bad_arg", reason="unreadable_ref", value=text)
     if ns and namespace and ns != namespace:
-        raise UsageError("bad_arg", value=f"`{text}` names namespace {ns} but -n says {namespace}")
+        raise UsageError("bad_arg", reason="namespace_conflict", value=text, other=f"{ns}/{namespace}")
     return Ref(name=name, kind=kind, namespace=ns or namespace)
 
 

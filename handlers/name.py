@@ -406,7 +406,7 @@ def not_generated(name: str) -> Finding:
 def decode_name(req: Request, view: ClusterView) -> Result:
     """`name <pod-name>`: readings from the rules; with a cluster, the real owner chain."""
     if not req.args:
-        raise UsageError("missing_arg", "name", value="a pod name, e.g. web-7d4b9c8f6d-x2x9k")
+        raise UsageError("missing_arg", "name", reason="pod_name")
     if len(req.args) > 1:
         raise UsageError("extra_args", "name", value=" ".join(req.args[1:]))
     raw = req.args[0].strip()

@@ -420,8 +420,13 @@ class _Diagnosis:
         lines = log_tail(text or "")
         f = self.findings[wish.finding]
         if lines:
-            which = "previous instance" if wish.previous else "current instance"
-            f.evidence.append(f"Log of {wish.container} ({which}), last lines:\n" + "\n".join(lines))
+            # The command that prints these lines heads them: words in no language, and a user can
+            # run it for more (`--previous`: the instance that stopped).
+            previous = " --previous" if wish.previous else ""
+            head = (
+                f"$ kubectl -n {self.ns} logs {self.name} -c {wish.container}{previous} --tail={len(lines)}"
+            )
+            f.evidence.append(head + "\n" + "\n".join(lines))
         f.fields["log_lines"] = len(lines)
         # runc reports a binary for another architecture from inside the container, after the start:
         # `exec /app/resize: exec format error` on stderr and an ordinary exit, not a StartError.

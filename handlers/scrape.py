@@ -400,14 +400,12 @@ def _workload_pods(view: ClusterView, workload: Obj) -> list[Obj]:
 def check(req: Request, view: ClusterView) -> Result:
     """The scrape annotations of a pod, Service or workload, the target URLs, the usual mistakes."""
     if not req.args:
-        raise UsageError(
-            "missing_arg", req.verb, value="a pod or a Service, e.g. `scrape redis-exporter -n wiseco`"
-        )
+        raise UsageError("missing_arg", req.verb, reason="pod_or_service")
     if len(req.args) > 1:
         raise UsageError("extra_args", req.verb, value=" ".join(req.args[1:]))
     ref = parse_ref(req.args[0], req.namespace)
     if ref.kind not in (None, "Pod", "Service", *_WORKLOAD_KINDS):
-        raise UsageError("bad_arg", req.verb, value=f"`{req.args[0]}` is not a pod, Service or workload")
+        raise UsageError("bad_arg", req.verb, reason="not_scrapable", value=req.args[0])
 
     subject: Obj
     if ref.kind is None:

@@ -706,7 +706,7 @@ def _by_service(view: ClusterView, req: Request, svc: Obj) -> Result:
 def _by_ingress(view: ClusterView, req: Request, ing: Obj) -> Result:
     chains = trace_ingress(view, ing, req)
     if not chains:
-        raise UsageError("bad_arg", req.verb, value=f"Ingress {ing.ref} has no rules and no defaultBackend")
+        raise UsageError("bad_arg", req.verb, reason="ingress_empty", value=ing.ref)
     return _answer(
         req, chains, "", "/", target=Target("Ingress", ing.namespace, ing.name), status=kubectl_line(ing)
     )
@@ -715,9 +715,7 @@ def _by_ingress(view: ClusterView, req: Request, ing: Obj) -> Result:
 def first_break(req: Request, view: ClusterView) -> Result:
     """`trace <host[/path]|ingress|service>`: each hop and the first broken link."""
     if not req.args:
-        raise UsageError(
-            "missing_arg", req.verb, value="a host, an Ingress or a Service, e.g. `trace shop.example.com`"
-        )
+        raise UsageError("missing_arg", req.verb, reason="host_ingress_service")
     if len(req.args) > 1:
         raise UsageError("extra_args", req.verb, value=" ".join(req.args[1:]))
     arg = req.args[0]
@@ -730,7 +728,7 @@ def first_break(req: Request, view: ClusterView) -> Result:
     if ref.kind == "Service":
         return _by_service(view, req, find(view, "Service", ref, req))
     if ref.kind is not None:
-        raise UsageError("bad_arg", req.verb, value=f"`{arg}` is neither a host, an Ingress nor a Service")
+        raise UsageError("bad_arg", req.verb, reason="not_traceable", value=arg)
     try:
         return _by_ingress(view, req, find(view, "Ingress", ref, req))
     except NotFound as not_ing:
@@ -755,11 +753,11 @@ def first_break(req: Request, view: ClusterView) -> Result:
 def start_at_ingress(req: Request, view: ClusterView) -> Result:
     """`ingress <name>`: the trace, starting at that Ingress."""
     if not req.args:
-        raise UsageError("missing_arg", req.verb, value="an Ingress name, e.g. `ingress shop -n shop`")
+        raise UsageError("missing_arg", req.verb, reason="ingress")
     if len(req.args) > 1:
         raise UsageError("extra_args", req.verb, value=" ".join(req.args[1:]))
     ref = parse_ref(req.args[0], req.namespace)
     if ref.kind not in (None, "Ingress"):
-        raise UsageError("bad_arg", req.verb, value=f"`{req.args[0]}` is not an Ingress")
+        raise UsageError("bad_arg", req.verb, reason="not_ingress", value=req.args[0])
     ing = find(view, "Ingress", Ref(ref.name, "Ingress", ref.namespace), req)
     return _by_ingress(view, req, ing)

@@ -25,9 +25,7 @@ _PREFIX_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "Re
 def why(req: Request, view: ClusterView) -> Result:
     """Diagnose a pod or a workload."""
     if not req.args:
-        raise UsageError(
-            "missing_arg", "why", value="a pod name (or deploy/NAME, sts/NAME, ds/NAME, job/NAME)"
-        )
+        raise UsageError("missing_arg", "why", reason="pod_or_workload")
     if len(req.args) > 1:
         raise UsageError("extra_args", "why", value=" ".join(req.args[1:]))
     ref = parse_ref(req.args[0], req.namespace)
@@ -45,11 +43,7 @@ def why(req: Request, view: ClusterView) -> Result:
         return _pod(req, view, pod)
     if kind in WORKLOADS:
         return _workload(req, view, find(view, kind, ref, req))
-    raise UsageError(
-        "bad_arg",
-        "why",
-        value=f"`why` explains pods and workloads (deploy, sts, ds, job, cronjob, rs), not {kind}",
-    )
+    raise UsageError("bad_arg", "why", reason="not_diagnosable", value=kind)
 
 
 def _pod(req: Request, view: ClusterView, pod: Obj) -> Result:

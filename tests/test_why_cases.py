@@ -296,7 +296,7 @@ def test_failed_job_pod_reads_its_job() -> None:
 
 def test_log_tails_are_redacted() -> None:
     f = _finding(_snapshot("crashloop-app-error"), "POD-CRASHLOOP")
-    log = next(e for e in f["evidence"] if e.startswith("Log of worker (previous instance)"))
+    log = next(e for e in f["evidence"] if e.startswith("$ kubectl -n ") and " -c worker --previous" in e)
     assert "401 Client Error: Unauthorized" in log
     assert "eyJ" not in log
 

@@ -50,7 +50,9 @@ def test_es2_oomkilled_with_the_heap_as_big_as_the_limit() -> None:
     assert f["code"] == "POD-OOMKILLED"
     assert "memory limit of 2Gi" in f["title"]
     assert "env ES_JAVA_OPTS: -Xmx2g (2Gi) is not below limits.memory 2Gi" in f["evidence"]
-    assert any(e.startswith("Log of elasticsearch (previous instance)") for e in f["evidence"])
+    assert any(
+        e.startswith("$ kubectl -n logging logs es-2 -c elasticsearch --previous") for e in f["evidence"]
+    )
     assert (
         "kubectl -n logging set resources sts/es -c elasticsearch --limits=memory=<more than 2Gi>"
         in (f["next_steps"])
