@@ -74,7 +74,6 @@ def to_json(result: Result, lang: str = DEFAULT_LANG) -> dict[str, Any]:
         "findings": [f.as_json() for f in r.findings],
         "partial": result.partial,
         "notes": list(r.notes),
-        "lang": lang,
     }
 
 
@@ -105,7 +104,6 @@ def error_json(query: str, err: QueryError, lang: str = DEFAULT_LANG) -> dict[st
     return {
         "query": query,
         "error": {"type": type(err).__name__, "message": error_text(err, lang), **_jsonable(err.fields())},
-        "lang": lang,
     }
 
 

@@ -150,7 +150,7 @@ def test_events_button_lists_the_pods_events_oldest_first(bot: BotServer, slack:
     seen = texts(body)
     assert "Normal  Scheduled: Successfully assigned logging/es-0 to node-a (x1)" in seen
     assert (
-        "0s ago  Warning  BackOff: Back-off restarting failed container elasticsearch in pod "
+        "0s  Warning  BackOff: Back-off restarting failed container elasticsearch in pod "
         "es-0_logging(3c5e7a9b-1d2f-4a6c-8e0b-2f4a6c8e0b1d) (x29)" in seen
     )
     assert seen.index("Scheduled") < seen.index("Pulled") < seen.index("BackOff")

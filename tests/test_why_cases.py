@@ -208,7 +208,7 @@ def test_oomkilled_names_the_limit_the_request_and_the_runtime_ceiling() -> None
     assert any(
         e.startswith("Last State: Terminated, Reason: OOMKilled, Exit Code: 137") for e in f["evidence"]
     )
-    assert any(e.startswith("Warning BackOff (x") for e in f["evidence"])
+    assert any(e.startswith("Warning BackOff ") and " (x" in e for e in f["evidence"])
     assert (
         "kubectl -n why-oom logs pricing-engine-775cbdb9f8-q44sg -c pricing-engine --previous --tail=50"
         in (f["next_steps"])
