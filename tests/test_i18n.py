@@ -88,7 +88,8 @@ def test_a_broken_translation_is_caught(msgid: str, msgstr: str, problem: str) -
 def test_a_good_translation_passes_even_reordered() -> None:
     msg = Message(
         "{{ container }} in {{ ns }}/{{ pod }} was OOMKilled{% if limit %}: limit {{ limit }}{% endif %}",
-        "{{ ns }}/{{ pod }} 中的容器 {{ container }} 被 OOMKilled{% if limit %}：限制为 {{ limit }}{% endif %}",
+        "{{ ns }}/{{ pod }} 中的容器 {{ container }} 被 OOMKilled"
+        "{% if limit %}：限制为 {{ limit }}{% endif %}",
         flags={"jinja-source"},
     )
     assert i18n_build.check_message(msg) == []
@@ -229,9 +230,9 @@ def _settings(tmp_path: Path, config: dict[str, Any]) -> Settings:
 def test_languages_in_the_config_are_checked(tmp_path: Path) -> None:
     from bot.access import Policy
 
-    with pytest.raises(SettingsError, match="channels.C1.lang"):
+    with pytest.raises(SettingsError, match=r"channels\.C1\.lang"):
         Policy.from_settings(_settings(tmp_path, {"channels": {"C1": {"lang": "fr"}}}))
-    with pytest.raises(SettingsError, match="users.U1.lang"):
+    with pytest.raises(SettingsError, match=r"users\.U1\.lang"):
         Policy.from_settings(_settings(tmp_path, {"users": {"U1": {"lang": "de"}}}))
     with pytest.raises(SettingsError, match="lang"):
         _settings(tmp_path, {"lang": "jp"})
