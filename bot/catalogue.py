@@ -20,7 +20,7 @@ import yaml
 from bot import logs
 from bot.i18n import DEFAULT_LANG
 from bot.templating import TEMPLATES, render_string
-from handlers.model import Finding, Note, Severity
+from handlers.model import Finding, Note, Severity, Text
 
 KNOWLEDGE = TEMPLATES / "knowledge"
 _REQUIRED = ("severity", "title")
@@ -96,6 +96,19 @@ def notes() -> Mapping[str, str]:
     return {str(k): str(v) for k, v in _load_file(KNOWLEDGE / "notes.yaml").items()}
 
 
+@functools.cache
+def phrases() -> Mapping[str, str]:
+    """Phrase code -> template, from `templates/knowledge/phrases/*.yaml` (one file per family)."""
+    out: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for path in sorted((KNOWLEDGE / "phrases").glob("*.yaml")):
+        for code, source in _load_file(path).items():
+            if code in out:
+                raise CatalogueError(f"{path}: phrase {code} is also defined in {where[code]}")
+            out[str(code)], where[str(code)] = str(source), path.name
+    return out
+
+
 def entry(code: str) -> Entry:
     try:
         return entries()[code]
@@ -135,11 +148,22 @@ def render_finding(f: Finding, lang: str = DEFAULT_LANG) -> RenderedFinding:
             severity=(f.severity or e.severity).value,
             title=_render(f.code, e.title, fields, lang),
             detail=_render(f.code, e.detail, fields, lang) if e.detail else "",
-            evidence=f.evidence,
+            evidence=tuple(render_text(e, lang) for e in f.evidence),
             next_steps=tuple(s for s in [*steps, *f.commands] if s),
         )
     except Exception as err:  # jinja2.UndefinedError and friends: a project bug, say which code
         raise CatalogueError(f"{f.code}: {err}") from err
+
+
+def render_text(text: Text, lang: str = DEFAULT_LANG) -> str:
+    """A line of evidence or a searched place: a string as it is, a Phrase in `lang`."""
+    if isinstance(text, str):
+        return text
+    try:
+        source = phrases()[text.code]
+    except KeyError:
+        raise CatalogueError(f"phrase code {text.code} is not in templates/knowledge/phrases/") from None
+    return _render(text.code, source, dict(text.fields), lang)
 
 
 def render_note(n: Note, lang: str = DEFAULT_LANG) -> str:

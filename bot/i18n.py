@@ -57,7 +57,7 @@ def knowledge_messages(data: Mapping[str, Any], kind: str) -> Iterator[tuple[str
     """(where, text) for every translatable string of one knowledge file. `kind` is
     `findings`, `notes` or `reasons`."""
     for name, entry in data.items():
-        if kind == "notes":
+        if kind == "notes":  # notes.yaml and phrases/*.yaml: CODE: template
             yield f"{name}", str(entry)
             continue
         if not isinstance(entry, Mapping):
@@ -86,7 +86,7 @@ def knowledge_kind(path: str) -> str:
     p = Path(path)
     if p.parent.name == "findings":
         return "findings"
-    return "notes" if p.stem == "notes" else "reasons"
+    return "notes" if p.stem == "notes" or p.parent.name == "phrases" else "reasons"
 
 
 def extract_knowledge(

@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.catalogue import RenderedFinding, render_finding, render_note
+from bot.catalogue import RenderedFinding, render_finding, render_note, render_text
 from bot.i18n import DEFAULT_LANG
 from bot.templating import render_file, slack_escape
 from handlers.errors import QueryError
-from handlers.model import Result
+from handlers.model import Phrase, Result
 
 # Block Kit limits (FACTS.md §11; docs.slack.dev/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -29,6 +29,7 @@ class Rendered:
     result: Result
     findings: tuple[RenderedFinding, ...]
     notes: tuple[str, ...]
+    lang: str = DEFAULT_LANG
 
     @property
     def query(self) -> str:
@@ -48,7 +49,7 @@ class Rendered:
 
     @property
     def searched(self) -> tuple[str, ...]:
-        return self.result.searched
+        return tuple(render_text(s, self.lang) for s in self.result.searched)
 
     @property
     def partial(self) -> bool:
@@ -60,6 +61,7 @@ def rendered(result: Result, lang: str = DEFAULT_LANG) -> Rendered:
         result=result,
         findings=tuple(render_finding(f, lang) for f in result.findings),
         notes=tuple(render_note(n, lang) for n in result.notes),
+        lang=lang,
     )
 
 
@@ -108,7 +110,14 @@ def error_json(query: str, err: QueryError, lang: str = DEFAULT_LANG) -> dict[st
 
 
 def _jsonable(fields: dict[str, object]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+    """Error fields as JSON data: lists for tuples, Phrases worded in English (data, not prose)."""
+
+    def value(v: object) -> object:
+        if isinstance(v, tuple | list):
+            return [value(x) for x in v]
+        return render_text(v) if isinstance(v, Phrase) else v
+
+    return {k: value(v) for k, v in fields.items()}
 
 
 def error_slack(err: QueryError, lang: str = DEFAULT_LANG) -> list[dict[str, Any]]:

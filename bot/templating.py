@@ -52,6 +52,14 @@ def _join_or_for(lang: str) -> Callable[..., str]:
     return join
 
 
+def _phrase(value: object, lang: str) -> str:
+    """`{{ e.searched | map("phrase") | join(", ") }}`: a Phrase worded in the template's language."""
+    from bot.catalogue import render_text  # the catalogue renders through this module
+    from handlers.model import Phrase
+
+    return render_text(value, lang) if isinstance(value, Phrase) else str(value)
+
+
 @functools.cache
 def env(lang: str = DEFAULT_LANG) -> jinja2.Environment:
     e = jinja2.Environment(
@@ -68,6 +76,7 @@ def env(lang: str = DEFAULT_LANG) -> jinja2.Environment:
     e.filters["js"] = tojson_str
     e.filters["slack"] = slack_escape
     e.filters["join_or"] = _join_or_for(lang)
+    e.filters["phrase"] = functools.partial(_phrase, lang=lang)
     e.globals["plural"] = plural
     from bot.knowledge import reason_info  # bot.knowledge reads TEMPLATES-relative data
 

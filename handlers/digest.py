@@ -32,7 +32,7 @@ from handlers.containers import Container, condition_line, containers
 from handlers.errors import ClusterError, NotFound, UsageError
 from handlers.exit_code import meaning
 from handlers.images import classify
-from handlers.model import FieldValue, Finding, Note, Request, Result, Severity, Target
+from handlers.model import FieldValue, Finding, Note, Request, Result, Severity, Target, Text
 from handlers.objects import Obj, human_duration
 from handlers.pod_diagnosis import owner_fields, pod_line
 from handlers.podstatus import PodState, pod_state
@@ -178,7 +178,7 @@ class _Group:
     messages: list[str] = field(default_factory=list)
     since: datetime | None = None
     severity: Severity = Severity.ERROR
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Text] = field(default_factory=list)
     #: The question to ask next, when it is not `why` about the pods or their owner.
     ask: str | None = None
 
@@ -783,7 +783,7 @@ def _services(
                     pods_by_ns[p.namespace].append(p)
         selected = [p for p in pods_by_ns.get(svc.namespace, []) if matches(selector, p.labels)]
         selected_ready = [p for p in selected if _condition(p, "Ready").text("status") == "True"]
-        evidence = [f"Selector: {selector_text(selector)}"]
+        evidence: list[Text] = [f"Selector: {selector_text(selector)}"]
         evidence += [
             f"EndpointSlice {o.name}: {len(o.children('endpoints'))} endpoint(s), 0 ready"
             for o in objs

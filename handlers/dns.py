@@ -19,7 +19,7 @@ from typing import Final
 
 from handlers.errors import NotFound, UsageError
 from handlers.lookup import Ref, close_names, find, lookup_order, parse_ref
-from handlers.model import FieldValue, Finding, Note, Request, Result, Severity, Target
+from handlers.model import FieldValue, Finding, Note, Phrase, Request, Result, Severity, Target
 from handlers.objects import Obj
 from handlers.podstatus import pod_state
 from handlers.view import ClusterView
@@ -205,7 +205,8 @@ def names(req: Request, view: ClusterView) -> Result:
     order = lookup_order(req, ref)
     close = [*close_names(view, "Service", ref.name, order), *close_names(view, "Pod", ref.name, order)]
     searched = svc_missing.searched if svc_missing else tuple(order)
-    raise NotFound("Service or Pod", ref.name, searched, list(dict.fromkeys(close))[:5])
+    either = Phrase("KIND-EITHER", {"a": "Service", "b": "Pod"})
+    raise NotFound(either, ref.name, searched, list(dict.fromkeys(close))[:5])
 
 
 def _zone(req: Request) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from handlers import eventlog, ports
 from handlers.errors import UsageError
 from handlers.lookup import find, parse_ref
-from handlers.model import FieldValue, Finding, Request, Result, Severity, Target
+from handlers.model import FieldValue, Finding, Request, Result, Severity, Target, Text
 from handlers.objects import Obj
 from handlers.pod_diagnosis import DEFAULT_SEVERITY as POD_SEVERITY
 from handlers.pod_diagnosis import diagnose_pod
@@ -656,7 +656,7 @@ def _pods_vs_endpoints(
                 if f.code != "POD-HEALTHY" and f not in report.pod_findings:
                     report.pod_findings.append(f)
         explained = not_ready[:MAX_LISTED]
-        evidence: list[str] = []
+        evidence: list[Text] = []
         for pod in explained:
             evidence += why_not_ready(pod, req, with_probe=pod not in diagnosed)
         if len(not_ready) > len(explained):

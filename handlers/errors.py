@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from handlers.model import Phrase
+
 
 class QueryError(Exception):
     """Something the user can fix by asking differently (exit status 1)."""
@@ -67,12 +69,16 @@ class NotFound(QueryError):
     template: ClassVar[str] = "not_found"
 
     def __init__(
-        self, kind: str, name: str, searched: Sequence[str | None], close: Sequence[str] = ()
+        self,
+        kind: str | Phrase,
+        name: str,
+        searched: Sequence[str | Phrase | None],
+        close: Sequence[str] = (),
     ) -> None:
-        super().__init__(f"no {kind} named {name!r}")
+        super().__init__(f"no {kind if isinstance(kind, str) else kind.code} named {name!r}")
         self.kind = kind
         self.name = name
-        self.searched = tuple("all namespaces" if ns is None else ns for ns in searched)
+        self.searched = tuple(Phrase("ALL-NAMESPACES") if ns is None else ns for ns in searched)
         self.close = tuple(close)  # did-you-mean candidates, `ns/name`, best first
 
     def fields(self) -> dict[str, object]:

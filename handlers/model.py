@@ -47,12 +47,27 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Phrase:
+    """Words inside evidence or a "looked at" list, worded by the catalogue
+    (`templates/knowledge/phrases/*.yaml`, one jinja2 template per code) in the asker's language:
+    `Phrase("EV-NOT-FOUND", {"kind": "ConfigMap", "ref": "shop/app"})`. Evidence that only quotes
+    the cluster (field names and values, kubectl's own columns) stays a plain string."""
+
+    code: str
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
+
+
+#: A line of evidence or an entry of `searched`: data as it is, or a Phrase to word.
+Text = str | Phrase
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One fact about the target: a catalogue code, the values its sentences need, the evidence."""
 
     code: str
     fields: Mapping[str, FieldValue] = field(default_factory=dict)
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Text, ...] = ()
     #: Commands computed from the cluster, appended after the catalogue's own next steps.
     commands: tuple[str, ...] = ()
     #: Overrides the catalogue's severity when the same code can be more or less serious.
@@ -98,7 +113,7 @@ class Result:
     status: str | None = None
     findings: tuple[Finding, ...] = ()
     #: Where we looked (namespaces, object refs), for "nothing found" answers.
-    searched: tuple[str, ...] = ()
+    searched: tuple[Text, ...] = ()
     notes: tuple[Note, ...] = ()
     partial: bool = False
 
@@ -110,7 +125,7 @@ class Result:
         target: Target | None = None,
         status: str | None = None,
         findings: tuple[Finding, ...] | list[Finding] = (),
-        searched: tuple[str, ...] | list[str] = (),
+        searched: tuple[Text, ...] | list[Text] | list[str] = (),
         notes: tuple[Note, ...] | list[Note] = (),
     ) -> Result:
         return cls(

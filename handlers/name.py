@@ -18,7 +18,7 @@ from typing import Final
 
 from handlers.errors import UsageError
 from handlers.kinds import KINDS
-from handlers.model import FieldValue, Finding, Note, Request, Result, Target
+from handlers.model import FieldValue, Finding, Note, Request, Result, Target, Text
 from handlers.objects import Obj, age
 from handlers.view import ClusterView
 
@@ -529,7 +529,7 @@ def _confirmed(req: Request, view: ClusterView, obj: Obj, readings: list[Reading
     links = _chain(view, obj)
     match_rank = next((i + 1 for i, r in enumerate(readings) if _matches(r, links)), 0)
     chain_text = " → ".join([f"{kind} {obj.ref}", *(f"{link.kind} {link.name}" for link in links)])
-    evidence: list[str] = []
+    evidence: list[Text] = []
     for link_obj in [obj, *(lk.obj for lk in links if lk.obj is not None)]:
         for ref in link_obj.owner_refs:
             owner = f"{ref.text('kind')} {ref.text('name')}"

@@ -37,7 +37,7 @@ from handlers.containers import (
 )
 from handlers.eventlog import EventGroup
 from handlers.exit_code import meaning
-from handlers.model import FieldValue, Finding, Request, Severity
+from handlers.model import FieldValue, Finding, Request, Severity, Text
 from handlers.objects import Obj, age, human_duration
 from handlers.podstatus import PodState, pod_state
 from handlers.reads import Reads
@@ -142,7 +142,7 @@ class _F:
 
     code: str
     fields: dict[str, FieldValue]
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Text] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     severity: Severity | None = None
 

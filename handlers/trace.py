@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from handlers import endpoints, eventlog, ports
 from handlers.errors import ClusterError, NotFound, UsageError
 from handlers.lookup import Ref, close_names, find, lookup_order, parse_ref
-from handlers.model import FieldValue, Finding, Request, Result, Severity, Target
+from handlers.model import FieldValue, Finding, Phrase, Request, Result, Severity, Target, Text
 from handlers.objects import Obj
 from handlers.podstatus import pod_state
 from handlers.view import ClusterView
@@ -166,7 +166,7 @@ def kubectl_line(ing: Obj) -> str:
 class Hop:
     """Ingress-level checks (class, controller, address, TLS), done once per Ingress."""
 
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Text] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     broken_at: str = ""
 
@@ -328,7 +328,7 @@ def ingress_hop(view: ClusterView, ing: Obj, host: str, req: Request, classes: S
 class Chain:
     route: Route
     findings: list[Finding] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Text] = field(default_factory=list)
     broken_at: str = ""
     svc: str = ""
     port: str = ""
@@ -467,7 +467,9 @@ def follow(view: ClusterView, route: Route, hop: Hop, req: Request) -> Chain:
                 else ""
             )
         )
-        chain.evidence += [e for e in summary.evidence if not e.startswith(("selector:", "port "))][:5]
+        chain.evidence += [
+            e for e in summary.evidence if not (isinstance(e, str) and e.startswith(("selector:", "port ")))
+        ][:5]
     chain.findings += [f for f in report.all_findings() if f.code != "SVC-BACKENDS"]
     if report.broken:
         chain.broken_at = "endpoints"
@@ -743,7 +745,7 @@ def first_break(req: Request, view: ClusterView) -> Result:
             ):
                 return _by_host(view, req, ref.name.lower(), "/")
             raise NotFound(
-                "Ingress or Service",
+                Phrase("KIND-EITHER", {"a": "Ingress", "b": "Service"}),
                 ref.name,
                 lookup_order(req, ref),
                 [*not_ing.close, *[c for c in not_svc.close if c not in not_ing.close]][:3],
