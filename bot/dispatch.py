@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot import i18n, knowledge, logs
-from bot.clusters import Clusters
+from bot.clusters import Clusters, Opened
 from bot.i18n import DEFAULT_LANG
 from bot.query import parse, to_request
+from bot.snapshot import EmptyView
 from handlers import VERBS
 from handlers.errors import NeedsCluster, QueryError
 from handlers.model import Note, Request, Result
@@ -107,7 +108,12 @@ def ask(
     try:
         knowledge.install()  # the names query modules match against (reason); cached after the first
         parsed = parse(query)
-        opened = clusters.open(parsed.cluster, fresh=parsed.fresh or fresh)
+        if parsed.verb == "help":
+            opened = Opened(
+                EmptyView(), "cluster.local", None
+            )  # reads nothing: a broken config must not stop it
+        else:
+            opened = clusters.open(parsed.cluster, fresh=parsed.fresh or fresh)
         view = opened.view
         clock = now or view.taken_at or datetime.now(UTC)
         req = to_request(

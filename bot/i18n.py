@@ -44,13 +44,14 @@ REASON_LIST_KEYS = ("causes",)
 LEGACY_KEYS = ("removed", "now")
 
 _JINJA_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.S)
-_COMMENT_LINE = re.compile(r"^\s*#\s*\S")
+_COMMENT_LINE = re.compile(r"^\s*#\s*\S|\s{2,}#\s+[A-Za-z]")
 
 
 def step_has_prose(step: str) -> bool:
-    """A next step is a shell line or a bot question, except `# ` lines, which say what the next
-    command is for: only steps with such a line are translated."""
-    return any(_COMMENT_LINE.match(line) for line in _JINJA_TAG.sub("\n", step).splitlines())
+    """A next step is a shell line or a bot question, except shell comments (`# ` lines, or
+    `command   # what it does`), which say what a command is for: only steps with one are
+    translated, and the translation keeps the command as it is."""
+    return any(_COMMENT_LINE.search(line) for line in _JINJA_TAG.sub("\n", step).splitlines())
 
 
 def knowledge_messages(data: Mapping[str, Any], kind: str) -> Iterator[tuple[str, str]]:

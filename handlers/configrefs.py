@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from handlers.model import Phrase
 from handlers.objects import Obj
 
 
@@ -54,14 +55,38 @@ class SpecRef:
     kind: str  # ConfigMap | Secret
     name: str
     key: str  # "" for envFrom / whole-volume references
-    where: str  # `env DB_HOST of container api`, `envFrom of container api`, `volume config`
+    where: str  # `env DB_HOST (configMapKeyRef) of container api`, `volume config`
     container: str  # "" for volumes
     optional: bool
+    #: The same place as data, for the evidence phrase: `env` | `envFrom` | `volume`, the env var or
+    #: volume name, the `valueFrom`/`envFrom` field, the envFrom prefix.
+    via: str = ""
+    item: str = ""
+    field: str = ""
+    prefix: str = ""
 
     def text(self) -> str:
         key = f" key {self.key}" if self.key else ""
         opt = "optional: true" if self.optional else "required"
         return f"{self.where} -> {self.kind} {self.name}{key} ({opt})"
+
+    def phrase(self) -> Phrase:
+        """`Referenced by env DB_HOST (configMapKeyRef) of container api -> ConfigMap app key DB_HOST
+        (required)`, worded in the asker's language (EV-POD-CONFIG-REFERENCED)."""
+        return Phrase(
+            "EV-POD-CONFIG-REFERENCED",
+            {
+                "via": self.via,
+                "item": self.item,
+                "field": self.field,
+                "prefix": self.prefix,
+                "container": self.container,
+                "kind": self.kind,
+                "name": self.name,
+                "key": self.key,
+                "optional": self.optional,
+            },
+        )
 
 
 _MOUNT = re.compile(r'MountVolume\.SetUp failed for volume "([^"]+)"\s*:\s*(.*)$', re.S)
@@ -132,6 +157,9 @@ def references(pod: Obj) -> list[SpecRef]:
                                 f"env {env.text('name')} ({field}) of container {cname}",
                                 cname,
                                 r.flag("optional"),
+                                via="env",
+                                item=env.text("name"),
+                                field=field,
                             )
                         )
             for ef in c.children("envFrom"):
@@ -147,6 +175,9 @@ def references(pod: Obj) -> list[SpecRef]:
                                 f"envFrom {field}{prefix} of container {cname}",
                                 cname,
                                 r.flag("optional"),
+                                via="envFrom",
+                                field=field,
+                                prefix=ef.text("prefix"),
                             )
                         )
     for vol in pod.children("spec", "volumes"):
@@ -164,7 +195,16 @@ def references(pod: Obj) -> list[SpecRef]:
             keys = [i.text("key") for i in src.children("items")]
             for k in keys or [""]:
                 refs.append(
-                    SpecRef(kind, src.text(name_field), k, f"volume {vname}", "", src.flag("optional"))
+                    SpecRef(
+                        kind,
+                        src.text(name_field),
+                        k,
+                        f"volume {vname}",
+                        "",
+                        src.flag("optional"),
+                        via="volume",
+                        item=vname,
+                    )
                 )
     return refs
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from handlers import quantity
+from handlers.model import Phrase, Text
 from handlers.objects import Obj, age, human_duration
 from handlers.podstatus import is_restartable_init
 from handlers.redact import redact
@@ -105,42 +106,61 @@ def containers(pod: Obj) -> list[Container]:
 _ZERO_YEAR = 1970
 
 
-def _when(t: datetime | None, now: datetime) -> str:
+def _when(t: datetime | None, now: datetime) -> tuple[str, str]:
+    """(`2024-05-01T10:00:00Z`, `5m`): the time and its age, or ("", "") for none or the zero time."""
     if t is None or t.year <= _ZERO_YEAR:
-        return ""
-    return f"{t.strftime('%Y-%m-%dT%H:%M:%SZ')} ({age(t, now)} ago)"
+        return "", ""
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ"), age(t, now)
 
 
-def state_line(state: Obj, now: datetime, *, label: str = "State") -> str:
+def state_line(
+    state: Obj, now: datetime, *, label: str = "State", prefix: str = "", suffix: str = ""
+) -> Text:
     """`State: Waiting, Reason: CrashLoopBackOff` / `Last State: Terminated, Reason: OOMKilled,
-    Exit Code: 137, Started: ..., Finished: ...` as `kubectl describe pod` prints them."""
+    Exit Code: 137, Started: ..., Finished: ...` as `kubectl describe pod` prints them, between
+    `prefix` and `suffix`. With a start or finish time it is a Phrase (EV-POD-CONTAINER-STATE): the
+    time's age (`(5m ago)`) is words; without one, the line is data."""
+    head: list[str] = []
+    started = finished = ("", "")
+    tail = ""
     if state.has("waiting"):
         w = state.child("waiting")
-        parts = [f"{label}: Waiting"]
+        head = [f"{label}: Waiting"]
         if w.text("reason"):
-            parts.append(f"Reason: {w.text('reason')}")
+            head.append(f"Reason: {w.text('reason')}")
         if w.text("message"):
-            parts.append(f"Message: {_message(w.text('message'))}")
-        return ", ".join(parts)
-    if state.has("running"):
-        since = _when(state.time("running", "startedAt"), now)
-        return f"{label}: Running" + (f", Started: {since}" if since else "")
-    if state.has("terminated"):
+            head.append(f"Message: {_message(w.text('message'))}")
+    elif state.has("running"):
+        head = [f"{label}: Running"]
+        started = _when(state.time("running", "startedAt"), now)
+    elif state.has("terminated"):
         t = state.child("terminated")
-        parts = [f"{label}: Terminated"]
+        head = [f"{label}: Terminated"]
         if t.text("reason"):
-            parts.append(f"Reason: {t.text('reason')}")
-        parts.append(f"Exit Code: {t.num('exitCode')}")
+            head.append(f"Reason: {t.text('reason')}")
+        head.append(f"Exit Code: {t.num('exitCode')}")
         if t.num("signal"):
-            parts.append(f"Signal: {t.num('signal')}")
-        for key, word in (("startedAt", "Started"), ("finishedAt", "Finished")):
-            when = _when(t.time(key), now)
-            if when:
-                parts.append(f"{word}: {when}")
+            head.append(f"Signal: {t.num('signal')}")
+        started = _when(t.time("startedAt"), now)
+        finished = _when(t.time("finishedAt"), now)
         if t.text("message"):
-            parts.append(f"Message: {_message(t.text('message'))}")
-        return ", ".join(parts)
-    return f"{label}: <none>"
+            tail = f", Message: {_message(t.text('message'))}"
+    else:
+        head = [f"{label}: <none>"]
+    first = prefix + ", ".join(head)
+    if not started[0] and not finished[0]:
+        return first + tail + suffix
+    return Phrase(
+        "EV-POD-CONTAINER-STATE",
+        {
+            "head": first,
+            "started": started[0],
+            "started_ago": started[1],
+            "finished": finished[0],
+            "finished_ago": finished[1],
+            "tail": tail + suffix,
+        },
+    )
 
 
 def _message(text: str, limit: int = 400) -> str:

@@ -32,7 +32,7 @@ from handlers.containers import Container, condition_line, containers
 from handlers.errors import ClusterError, NotFound, UsageError
 from handlers.exit_code import meaning
 from handlers.images import classify
-from handlers.model import FieldValue, Finding, Note, Request, Result, Severity, Target, Text
+from handlers.model import FieldValue, Finding, Note, Phrase, Request, Result, Severity, Target, Text
 from handlers.objects import Obj, human_duration
 from handlers.pod_diagnosis import owner_fields, pod_line
 from handlers.podstatus import PodState, pod_state
@@ -175,7 +175,7 @@ class _Group:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     pods: list[tuple[Obj, PodState]] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
+    messages: list[Text] = field(default_factory=list)
     since: datetime | None = None
     severity: Severity = Severity.ERROR
     evidence: list[Text] = field(default_factory=list)
@@ -220,7 +220,7 @@ class _PodIssue:
     discriminator: str
     container: str
     fields: dict[str, FieldValue]
-    message: str
+    message: Text
     since: datetime | None
     severity: Severity = Severity.ERROR
 
@@ -292,8 +292,14 @@ def _container_issue(pod: Obj, c: Container, now: datetime) -> _PodIssue | None:
             "",
             c.name,
             {"limit": c.resource("limits", "memory"), "running": True},
-            f"{c.name}: Last State: Terminated, Reason: OOMKilled, Exit Code: {last.num('exitCode')}, "
-            f"Finished: {human_duration((now - finished).total_seconds())} ago",
+            Phrase(
+                "EV-DIGEST-OOM-RECENT",
+                {
+                    "container": c.name,
+                    "exit_code": last.num("exitCode"),
+                    "ago": human_duration((now - finished).total_seconds()),
+                },
+            ),
             finished,
             Severity.WARNING,
         )
@@ -522,7 +528,7 @@ def summarise(req: Request, view: ClusterView) -> Result:
         req,
         target=Target("Cluster", None, view.name),
         findings=[Finding("DIGEST-SUMMARY", summary), *findings],
-        searched=namespaces or ("all namespaces",),
+        searched=namespaces or (Phrase("ALL-NAMESPACES"),),
         notes=s.notes,
     )
 
@@ -575,7 +581,7 @@ def _finding(g: _Group, owner_pods: Counter[tuple[str, str, str]], now: datetime
     for pod, state in pods[:MAX_PODS_QUOTED]:
         evidence.append(pod_line(pod, state, now))
     if len(pods) > MAX_PODS_QUOTED:
-        evidence.append(f"... and {len(pods) - MAX_PODS_QUOTED} more pod(s)")
+        evidence.append(Phrase("EV-WORKLOAD-MORE-PODS", {"count": len(pods) - MAX_PODS_QUOTED}))
     evidence.extend(g.messages[:2])
     return Finding(CODES[g.family], fields, tuple(evidence), severity=g.severity)
 
@@ -724,8 +730,15 @@ def _job_failure(job: Obj, kind: str, name: str) -> _Group | None:
         },
         ask=f"why {SHORT[kind]}/{name} -n {job.namespace}",
         evidence=[
-            f"Job {job.name}: {st.num('active')} active / {st.num('succeeded')} succeeded / "
-            f"{st.num('failed')} failed",
+            Phrase(
+                "EV-DIGEST-JOB-PODS",
+                {
+                    "job": job.name,
+                    "active": st.num("active"),
+                    "succeeded": st.num("succeeded"),
+                    "failed": st.num("failed"),
+                },
+            ),
             condition_line(failed),
         ],
     )
@@ -785,12 +798,12 @@ def _services(
         selected_ready = [p for p in selected if _condition(p, "Ready").text("status") == "True"]
         evidence: list[Text] = [f"Selector: {selector_text(selector)}"]
         evidence += [
-            f"EndpointSlice {o.name}: {len(o.children('endpoints'))} endpoint(s), 0 ready"
+            Phrase("EV-DIGEST-SLICE-NONE-READY", {"name": o.name, "endpoints": len(o.children("endpoints"))})
             for o in objs
             if o.kind != "Endpoints"
         ]
         if not objs:
-            evidence.append("No EndpointSlice or Endpoints object for this Service")
+            evidence.append(Phrase("EV-DIGEST-NO-ENDPOINT-OBJECTS"))
         g = _Group(
             "no-endpoints",
             svc.namespace,

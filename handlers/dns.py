@@ -19,7 +19,7 @@ from typing import Final
 
 from handlers.errors import NotFound, UsageError
 from handlers.lookup import Ref, close_names, find, lookup_order, parse_ref
-from handlers.model import FieldValue, Finding, Note, Phrase, Request, Result, Severity, Target
+from handlers.model import FieldValue, Finding, Note, Phrase, Request, Result, Severity, Target, Text
 from handlers.objects import Obj
 from handlers.podstatus import pod_state
 from handlers.view import ClusterView
@@ -32,6 +32,8 @@ NDOTS: Final = 5
 MAX_RECORDS: Final = 20
 _TOLERATE_UNREADY: Final = "service.alpha.kubernetes.io/tolerate-unready-endpoints"
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
+#: Stands for the node's own nameservers, search domains or options in a pod's resolv.conf.
+_NODE_CONFIG: Final = "<node>"
 
 
 # -- small readers over Service / Pod / EndpointSlice -------------------------------------------
@@ -319,9 +321,14 @@ def _headless(svc: Obj, eps: list[Endpoint], core: CoreDNS, base: dict[str, Fiel
         return Finding("DNS-HEADLESS-NXDOMAIN", fields, evidence=evidence)
     records = [f"{fqdn} {record_type(e.ip)} {e.ip}{f' (pod {e.pod})' if e.pod else ''}" for e in served]
     records += [f"{_label(e, core)}.{fqdn} {record_type(e.ip)} {e.ip}" for e in served]
+    return Finding("DNS-HEADLESS", fields, evidence=_capped(records))
+
+
+def _capped(records: list[str]) -> tuple[Text, ...]:
+    """At most MAX_RECORDS records, then how many more."""
     if len(records) > MAX_RECORDS:
-        records = [*records[:MAX_RECORDS], f"… {len(records) - MAX_RECORDS} more"]
-    return Finding("DNS-HEADLESS", fields, evidence=tuple(records))
+        return (*records[:MAX_RECORDS], Phrase("EV-TRAFFIC-MORE", {"count": len(records) - MAX_RECORDS}))
+    return tuple(records)
 
 
 def _srv(
@@ -349,8 +356,6 @@ def _srv(
             records += [f"{name} SRV {port} {_label(e, core)}.{fqdn}" for e in served]
         else:
             records.append(f"{name} SRV {p.num('port')} {fqdn}")
-    if len(records) > MAX_RECORDS:
-        records = [*records[:MAX_RECORDS], f"… {len(records) - MAX_RECORDS} more"]
     return Finding(
         "DNS-SERVICE-SRV",
         {
@@ -360,7 +365,7 @@ def _srv(
             "headless": headless,
             "served": len(served),
         },
-        evidence=tuple(records),
+        evidence=_capped(records),
     )
 
 
@@ -677,7 +682,7 @@ def _pod_ip_record(pod: Obj, ips: list[str], core: CoreDNS, common: dict[str, Fi
 
 def _behind(view: ClusterView, pod: Obj, common: dict[str, FieldValue]) -> Finding:
     zone, ns = str(common["zone"]), pod.namespace
-    lines: list[str] = []
+    lines: list[Text] = []
     svc_names: list[str] = []
     ready = pod_ready(pod)
     for svc in sorted(view.soft_list("Service", ns), key=lambda s: s.name):
@@ -686,9 +691,13 @@ def _behind(view: ClusterView, pod: Obj, common: dict[str, FieldValue]) -> Findi
         fqdn = f"{svc.name}.{ns}.svc.{zone}"
         svc_names.append(svc.name)
         if is_headless(svc):
-            served = ready or publishes_not_ready(svc)
-            verb = "includes" if served else "does not include"
-            lines.append(f"{fqdn} (headless) {verb} {common['ip'] or 'this pod'}")
+            included = ready or publishes_not_ready(svc)
+            fields: dict[str, FieldValue] = {
+                "fqdn": fqdn,
+                "included": included,
+                "ip": str(common["ip"] or ""),
+            }
+            lines.append(Phrase("EV-DNS-HEADLESS-INCLUDES", fields))
         else:
             lines.append(f"{fqdn} → {svc.text('spec', 'clusterIP')}")
     return Finding("DNS-POD-SERVICES", {**common, "services": tuple(svc_names)}, evidence=tuple(lines))
@@ -710,12 +719,12 @@ def _resolv_conf(view: ClusterView, pod: Obj, common: dict[str, FieldValue]) -> 
     options: dict[str, str] = {}
     if mode == "cluster":
         nameservers = [dns_ip or "<kubelet --cluster-dns>"]
-        searches = [f"{ns}.svc.{zone}", f"svc.{zone}", zone, "<node's search domains>"]
+        searches = [f"{ns}.svc.{zone}", f"svc.{zone}", zone, _NODE_CONFIG]
         options = {"ndots": str(NDOTS)}
     elif mode == "host":
-        nameservers = ["<node's nameservers>"]
-        searches = ["<node's search domains>"]
-        options = {"<node's options>": ""}
+        nameservers = [_NODE_CONFIG]
+        searches = [_NODE_CONFIG]
+        options = {_NODE_CONFIG: ""}
     cfg = pod.child("spec", "dnsConfig")
     for server in cfg.strings("nameservers"):
         if server not in nameservers:
@@ -725,11 +734,20 @@ def _resolv_conf(view: ClusterView, pod: Obj, common: dict[str, FieldValue]) -> 
             searches.append(domain)
     for opt in cfg.children("options"):
         options[opt.text("name")] = opt.text("value")
-    lines = [f"nameserver {n}" for n in nameservers]
-    if searches:
+    lines: list[Text] = [
+        Phrase("EV-DNS-NAMESERVER-NODE") if n == _NODE_CONFIG else f"nameserver {n}" for n in nameservers
+    ]
+    if _NODE_CONFIG in searches:
+        at = searches.index(_NODE_CONFIG)
+        before, after = tuple(searches[:at]), tuple(searches[at + 1 :])
+        lines.append(Phrase("EV-DNS-SEARCH-NODE", {"before": before, "after": after}))
+    elif searches:
         lines.append("search " + " ".join(searches))
-    if options:
-        lines.append("options " + " ".join(f"{k}:{v}" if v else k for k, v in options.items()))
+    opts = tuple(f"{k}:{v}" if v else k for k, v in options.items() if k != _NODE_CONFIG)
+    if _NODE_CONFIG in options:
+        lines.append(Phrase("EV-DNS-OPTIONS-NODE", {"options": opts}))
+    elif opts:
+        lines.append("options " + " ".join(opts))
     ndots = options.get("ndots", "")
     return Finding(
         "DNS-RESOLV-CONF",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from handlers import eventlog, ports
 from handlers.errors import UsageError
 from handlers.lookup import find, parse_ref
-from handlers.model import FieldValue, Finding, Request, Result, Severity, Target, Text
+from handlers.model import FieldValue, Finding, Phrase, Request, Result, Severity, Target, Text
 from handlers.objects import Obj
 from handlers.pod_diagnosis import DEFAULT_SEVERITY as POD_SEVERITY
 from handlers.pod_diagnosis import diagnose_pod
@@ -68,24 +68,22 @@ class Endpoint:
     #: (port name, number, protocol) of the slice or subset the address is listed under.
     ports: tuple[tuple[str, int, str], ...]
 
-    def line(self) -> str:
+    def line(self) -> Phrase:
         """`10.244.1.7:8080 checkout-7d9c5-x2k4q ready (node-a, eu-west-1a)` — evidence."""
         nums = ",".join(str(p[1]) for p in self.ports)
-        where = ", ".join(w for w in (self.node, self.zone) if w)
-        state = (
-            "ready"
-            if self.ready
-            else "terminating, serving"
-            if self.terminating and self.serving
-            else "terminating"
-            if self.terminating
-            else "not ready"
+        return Phrase(
+            "EV-SVC-ENDPOINT",
+            {
+                "address": f"{self.address}:{nums}" if nums else self.address,
+                "pod": self.pod_name,
+                "ready": self.ready,
+                "terminating": self.terminating,
+                "serving": self.serving,
+                # An address listed without ports (a slice of pods that resolve none) gets no traffic.
+                "port": bool(nums),
+                "where": ", ".join(w for w in (self.node, self.zone) if w),
+            },
         )
-        head = f"{self.address}:{nums}" if nums else self.address
-        who = f" {self.pod_name}" if self.pod_name else ""
-        # An address listed without ports (a slice of pods that resolve none) receives no traffic.
-        state += "" if nums else ", no port"
-        return f"{head}{who} {state}" + (f" ({where})" if where else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,13 +331,21 @@ def probe_text(container: Obj, pod_ip: str = "", kind: str = "readinessProbe") -
     return f"{kind} {container.text('name')}: {what}, " + ", ".join(t for t in timing if t)
 
 
-def why_not_ready(pod: Obj, req: Request, *, with_probe: bool = True) -> list[str]:
+def why_not_ready(pod: Obj, req: Request, *, with_probe: bool = True) -> list[Text]:
     """Evidence lines: the pod's kubectl state, its Ready condition, and its readiness probes."""
     state = pod_state(pod)
-    lines = [
-        f"{pod.name}: {state.ready_column} {state.status}, restarts {state.restarts_column(req.now)}"
-        + (f", node {pod.text('spec', 'nodeName')}" if pod.text("spec", "nodeName") else "")
-        + (f", IP {pod.text('status', 'podIP')}" if pod.text("status", "podIP") else ", no IP yet")
+    lines: list[Text] = [
+        Phrase(
+            "EV-SVC-POD-STATE",
+            {
+                "pod": pod.name,
+                "ready": state.ready_column,
+                "status": state.status,
+                "restarts": state.restarts_column(req.now),
+                "node": pod.text("spec", "nodeName"),
+                "ip": pod.text("status", "podIP"),
+            },
+        )
     ]
     ready = _condition(pod, "Ready")
     if ready and ready.text("status") != "True":
@@ -372,7 +378,7 @@ class ServiceReport:
     total: int = 0
     #: Pods the selector matches (empty for selector-less and ExternalName Services).
     pods: list[Obj] = field(default_factory=list)
-    searched: list[str] = field(default_factory=list)
+    searched: list[Text] = field(default_factory=list)
 
     #: Findings of the pod diagnosis (`why`) for the first not-ready pods, shown after the
     #: Service finding that names them.
@@ -479,7 +485,7 @@ def analyse(view: ClusterView, svc: Obj, req: Request, *, only_port: Obj | None 
     else:
         pods = [p for p in view.list("Pod", ns, labels=selector) if matches(selector, p.labels)]
         report.pods = sorted(pods, key=lambda p: p.name)
-        report.searched.append(f"Pods in {ns} matching {selector_text(selector)}")
+        report.searched.append(Phrase("EV-TRAFFIC-PODS-IN", {"ns": ns, "selector": selector_text(selector)}))
         if not pods and not unique:
             _no_matching_pods(view, report, base, selector)
         elif pods:
@@ -530,15 +536,17 @@ def _summary(report: ServiceReport, port: Obj) -> Finding:
                 pod_ip, pod_name = p.text("status", "podIP"), p.name
                 pod_port = res.number if res is not None and res.number else 0
                 break
-    evidence = [e.line() for e in sorted(unique, key=lambda e: (not e.ready, e.pod_name, e.address))]
-    if len(evidence) > MAX_LISTED:
-        evidence = [*evidence[:MAX_LISTED], f"... {len(evidence) - MAX_LISTED} more"]
+    listed: list[Text] = [
+        e.line() for e in sorted(unique, key=lambda e: (not e.ready, e.pod_name, e.address))
+    ]
+    if len(listed) > MAX_LISTED:
+        listed = [*listed[:MAX_LISTED], Phrase("EV-TRAFFIC-MORE", {"count": len(listed) - MAX_LISTED})]
     selector = _selector(svc)
-    head = [f"selector: {selector_text(selector) if selector else '<none>'}"]
+    head: list[Text] = [f"selector: {selector_text(selector) if selector else '<none>'}"]
     for p in svc.children("spec", "ports"):
         node = f", nodePort {p.num('nodePort')}" if p.num("nodePort") else ""
         head.append(f"port {ports.service_port_label(p)} -> targetPort {ports.target_port(p)}{node}")
-    evidence = head + evidence
+    evidence = head + listed
     cip = svc.text("spec", "clusterIP")
     return Finding(
         "SVC-BACKENDS",
@@ -592,13 +600,13 @@ def _no_matching_pods(
     near = closest(selector, same_ns)
     elsewhere = [p for p in view.soft_list("Pod", None, labels=selector) if p.namespace != ns]
     elsewhere = [p for p in elsewhere if matches(selector, p.labels)]
-    report.searched.append(f"Pods in {ns}")
-    evidence = [f"selector: {selector_text(selector)}"]
+    report.searched.append(Phrase("EV-TRAFFIC-PODS-IN", {"ns": ns, "selector": ""}))
+    evidence: list[Text] = [f"selector: {selector_text(selector)}"]
     for pod, d in near:
         evidence.append(f"{pod.ref}: " + "; ".join(x.text() for x in d))
     other_ns = sorted({p.namespace for p in elsewhere})
     for pod in sorted(elsewhere, key=lambda p: p.ref)[:3]:
-        evidence.append(f"{pod.ref}: all selector labels match, namespace {pod.namespace}")
+        evidence.append(Phrase("EV-SVC-POD-OTHER-NAMESPACE", {"pod": pod.ref, "ns": pod.namespace}))
     # The first differing pair of the closest pod, for the title and a concrete next step.
     first = near[0][1][0] if near and near[0][1] else None
     report.findings.append(
@@ -660,7 +668,7 @@ def _pods_vs_endpoints(
         for pod in explained:
             evidence += why_not_ready(pod, req, with_probe=pod not in diagnosed)
         if len(not_ready) > len(explained):
-            evidence.append(f"... {len(not_ready) - len(explained)} more not-ready pods")
+            evidence.append(Phrase("EV-SVC-MORE-NOT-READY", {"count": len(not_ready) - len(explained)}))
         code = "SVC-PUBLISH-NOT-READY" if publish else "SVC-PODS-NOT-READY"
         severity = None if publish else (Severity.ERROR if not report.ready else Severity.WARNING)
         first = explained[0]
@@ -749,12 +757,12 @@ def _port_findings(report: ServiceReport, base: dict[str, str], sp: Obj) -> None
         "total": total,
     }
 
-    def declared_lines(items: list[tuple[Obj, ports.Resolution]]) -> tuple[str, ...]:
+    def declared_lines(items: list[tuple[Obj, ports.Resolution]]) -> tuple[Text, ...]:
         # One line per distinct declared-port set: replicas of one template say the same thing.
-        lines: dict[str, str] = {}
+        lines: dict[tuple[str, ...], Text] = {}
         for pod, _ in items:
-            decl = ", ".join(d.text() for d in ports.declared_ports(pod)) or "no ports"
-            lines.setdefault(decl, f"{pod.name} declares: {decl}")
+            decl = tuple(d.text() for d in ports.declared_ports(pod))
+            lines.setdefault(decl, Phrase("EV-TRAFFIC-PORTS-DECLARED", {"pod": pod.name, "ports": decl}))
         return tuple(lines.values())
 
     if items := by_status.get(PortStatus.NAME_MISSING):

@@ -18,7 +18,7 @@ from typing import Final
 
 from handlers.errors import NeedsCluster, UsageError
 from handlers.lookup import find, parse_ref
-from handlers.model import FieldValue, Finding, Note, Request, Result, Severity, Target
+from handlers.model import FieldValue, Finding, Note, Phrase, Request, Result, Severity, Target, Text
 from handlers.objects import Obj, age, human_duration
 from handlers.podstatus import pod_state
 from handlers.redact import redact
@@ -333,15 +333,21 @@ def _containers_with(req: Request, view: ClusterView, code: int, wanted: set[int
     return Finding("EXIT-CONTAINERS", fields, evidence=tuple(evidence))
 
 
-def _termination_line(t: _Termination, now: datetime) -> str:
+def _termination_line(t: _Termination, now: datetime) -> Phrase:
     term = t.term
-    reason = term.text("reason") or "-"
-    kind = " (init)" if t.init else ""
     finished = term.time("finishedAt")
-    when = f", finished {age(finished, now)} ago" if finished else ""
-    return (
-        f"{t.pod.ref} {t.container}{kind}: exit {term.num('exitCode')} {reason}{when}, "
-        f"restarts {t.restarts} ({t.where})"
+    return Phrase(
+        "EV-EXIT-TERMINATION",
+        {
+            "pod": t.pod.ref,
+            "container": t.container,
+            "init": t.init,
+            "code": term.num("exitCode"),
+            "reason": term.text("reason") or "-",
+            "ago": age(finished, now) if finished else "",
+            "restarts": t.restarts,
+            "where": t.where,
+        },
     )
 
 
@@ -443,11 +449,19 @@ def _container_finding(req: Request, pod: Obj, spec: Obj, t: _Termination, event
         "finished": term.text("finishedAt"),
         "finished_ago": age(finished, req.now) if finished else "",
     }
-    evidence = [
-        f"{t.where}.terminated: exitCode={term.num('exitCode')} reason={term.text('reason') or '-'}"
-        + (f" signal={term.num('signal')}" if term.num("signal") else "")
-        + f" startedAt={term.text('startedAt') or '-'} finishedAt={term.text('finishedAt') or '-'}"
-        + (f" (ran {ran_for})" if ran_for else ""),
+    evidence: list[Text] = [
+        Phrase(
+            "EV-EXIT-TERMINATED",
+            {
+                "where": t.where,
+                "code": term.num("exitCode"),
+                "reason": term.text("reason") or "-",
+                "signal": term.num("signal"),
+                "started": term.text("startedAt") or "-",
+                "finished": term.text("finishedAt") or "-",
+                "ran": ran_for,
+            },
+        )
     ]
     if message:
         evidence.append(f"message: {' '.join(message.split())[:500]}")
@@ -497,11 +511,17 @@ def _related_events(events: Sequence[Obj], container: str) -> list[Obj]:
     return out
 
 
-def _event_line(ev: Obj, now: datetime) -> str:
-    count = ev.num("count", default=1)
+def _event_line(ev: Obj, now: datetime) -> Phrase:
     last = ev.time("lastTimestamp") or ev.time("eventTime") or ev.time("firstTimestamp")
-    when = f", last {age(last, now)} ago" if last else ""
-    return f"event {ev.text('reason')}: {redact(ev.text('message'))} (x{count}{when})"
+    return Phrase(
+        "EV-EXIT-EVENT",
+        {
+            "reason": ev.text("reason"),
+            "message": redact(ev.text("message")),
+            "count": ev.num("count", default=1),
+            "ago": age(last, now) if last else "",
+        },
+    )
 
 
 def _cause(pod: Obj, events: Sequence[Obj]) -> str:

@@ -16,7 +16,7 @@ from typing import Final
 
 from handlers.errors import UsageError
 from handlers.lookup import find, parse_ref
-from handlers.model import FieldValue, Finding, Note, Request, Result, Target
+from handlers.model import FieldValue, Finding, Note, Phrase, Request, Result, Target, Text
 from handlers.objects import Obj
 from handlers.view import ClusterView
 
@@ -357,16 +357,18 @@ def _first_configmap(pod: Obj) -> str:
     return ""
 
 
-def _evidence(topic: str, pod: Obj, facts: _Facts, view: ClusterView) -> tuple[str, ...]:
+def _evidence(topic: str, pod: Obj, facts: _Facts, view: ClusterView) -> tuple[Text, ...]:
     """Facts quoted from the pod (and node) that the steps were filled in from."""
-    lines = [f"spec.nodeName: {facts.node or '<none>'}"]
+    lines: list[Text] = [f"spec.nodeName: {facts.node or '<none>'}"]
     if facts.container_id:
         raw = f"{facts.fields['runtime']}://{facts.container_id}"
         lines.append(f"containerStatuses[{facts.container}].containerID: {raw}")
     if facts.runtime_version:
         lines.append(f"node {facts.node} status.nodeInfo.containerRuntimeVersion: {facts.runtime_version}")
     if topic == "port-forward":
-        lines += [f"service {svc} port {port} selects this pod" for svc, port in facts.services]
+        lines += [
+            Phrase("EV-HOW-SERVICE-SELECTS", {"svc": svc, "port": port}) for svc, port in facts.services
+        ]
         for c in pod.children("spec", "containers"):
             for p in c.children("ports"):
                 label = f" ({p.text('name')})" if p.text("name") else ""
@@ -389,9 +391,9 @@ def _evidence(topic: str, pod: Obj, facts: _Facts, view: ClusterView) -> tuple[s
     return tuple(lines)
 
 
-def _configmap_uses(pod: Obj) -> list[str]:
+def _configmap_uses(pod: Obj) -> list[Text]:
     """Every way the pod consumes a ConfigMap, one line each, in the API's own field names."""
-    lines: list[str] = []
+    lines: list[Text] = []
     volumes: dict[str, Obj] = {}
     for v in pod.children("spec", "volumes"):
         if v.has("configMap"):
@@ -406,8 +408,13 @@ def _configmap_uses(pod: Obj) -> list[str]:
         name = c.text("name")
         for m in c.children("volumeMounts"):
             if m.text("name") in volumes:
-                sub = f" subPath {m.text('subPath')}" if m.text("subPath") else ""
-                lines.append(f"container {name} mounts {m.text('name')} at {m.text('mountPath')}{sub}")
+                fields = {
+                    "container": name,
+                    "volume": m.text("name"),
+                    "path": m.text("mountPath"),
+                    "sub_path": m.text("subPath"),
+                }
+                lines.append(Phrase("EV-HOW-MOUNTS", fields))
         for e in c.children("env"):
             ref = e.child("valueFrom", "configMapKeyRef")
             if ref:

@@ -18,7 +18,7 @@ from typing import Final
 
 from handlers.errors import UsageError
 from handlers.kinds import KINDS
-from handlers.model import FieldValue, Finding, Note, Request, Result, Target, Text
+from handlers.model import FieldValue, Finding, Note, Phrase, Request, Result, Target, Text
 from handlers.objects import Obj, age
 from handlers.view import ClusterView
 
@@ -551,7 +551,7 @@ def _confirmed(req: Request, view: ClusterView, obj: Obj, readings: list[Reading
         "batch.kubernetes.io/job-name",
     ):
         if key in labels:
-            evidence.append(f"label {key}={labels[key]}")
+            evidence.append(Phrase("EV-NAME-LABEL", {"key": key, "value": labels[key]}))
     label_hash = labels.get("pod-template-hash", "")
     name_hash, cut = _name_hash(readings)
     return Finding(

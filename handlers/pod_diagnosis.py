@@ -37,10 +37,10 @@ from handlers.containers import (
 )
 from handlers.eventlog import EventGroup
 from handlers.exit_code import meaning
-from handlers.model import FieldValue, Finding, Request, Severity, Text
+from handlers.model import FieldValue, Finding, Phrase, Request, Severity, Text
 from handlers.objects import Obj, age, human_duration
 from handlers.podstatus import PodState, pod_state
-from handlers.reads import Reads
+from handlers.reads import Reads, label, log_label
 from handlers.redact import redact
 from handlers.view import ClusterView
 
@@ -171,7 +171,7 @@ class PodDiagnosis:
     findings: tuple[Finding, ...]
     #: 0 healthy, 1 warnings only, 2 something is broken (for ranking pods of a workload).
     badness: int
-    #: Reads that were skipped to stay within the request budget.
+    #: Reads that were skipped to stay within the request budget, as data (`reads.label()`).
     skipped: tuple[str, ...] = ()
 
     @property
@@ -282,7 +282,9 @@ class _Diagnosis:
             "looping": c.waiting.text("reason") == "CrashLoopBackOff" if c else False,
         }
 
-    def add(self, code: str, fields: dict[str, FieldValue], evidence: Sequence[str] = (), **kw: object) -> _F:
+    def add(
+        self, code: str, fields: dict[str, FieldValue], evidence: Sequence[Text] = (), **kw: object
+    ) -> _F:
         sev = kw.get("severity")
         f = _F(code, fields, list(evidence), severity=sev if isinstance(sev, Severity) else None)
         self.findings.append(f)
@@ -309,9 +311,10 @@ class _Diagnosis:
     def container_facts(self, f: _F, c: Container, *, image: bool = True, command: bool = False) -> None:
         """The container's lines of `kubectl describe pod`: image, state, last state, restarts."""
         if image:
-            kind = "Sidecar container" if c.sidecar else "Init container" if c.init else "Container"
-            extra = " (restartPolicy: Always)" if c.sidecar else ""
-            f.evidence.append(f"{kind} {c.name}{extra}: Image {c.image}")
+            role = "sidecar" if c.sidecar else "init" if c.init else ""
+            f.evidence.append(
+                Phrase("EV-POD-CONTAINER-IMAGE", {"role": role, "container": c.name, "image": c.image})
+            )
         f.evidence.append(state_line(c.status.child("state"), self.now))
         if c.last_terminated:
             f.evidence.append(state_line(c.status.child("lastState"), self.now, label="Last State"))
@@ -321,7 +324,7 @@ class _Diagnosis:
         if c.init and not c.sidecar:
             f.evidence.append(self.init_context())
 
-    def init_context(self) -> str:
+    def init_context(self) -> Phrase:
         """Where initialisation stands: `Init containers: wait-db Running, migrate Waiting
         (PodInitializing); containers: app Waiting (PodInitializing)`."""
 
@@ -336,12 +339,12 @@ class _Diagnosis:
 
         inits = ", ".join(short(x) for x in self.containers if x.init)
         mains = ", ".join(short(x) for x in self.containers if not x.init)
-        return f"Init containers: {inits}; containers: {mains}"
+        return Phrase("EV-POD-INIT-PROGRESS", {"inits": inits, "containers": mains})
 
     # -- the run ----------------------------------------------------------------------------
     def run(self, *, owner: bool, logs: bool) -> None:
         self.groups = eventlog.group(self.reads.events(self.pod))
-        if self.node_name and self.reads.afford(f"Node {self.node_name}"):
+        if self.node_name and self.reads.afford(label("get", "Node", self.node_name)):
             self.node = self.reads.get("Node", None, self.node_name)
         self.pod_level()
         if not self.findings or not self._terminal_explained():
@@ -383,7 +386,7 @@ class _Diagnosis:
         from handlers import rollout
 
         name = self.pod.controller.text("name")
-        if not self.reads.afford(f"Job {self.ns}/{name}"):
+        if not self.reads.afford(label("get", "Job", name, self.ns)):
             return
         job = self.reads.get("Job", self.ns, name)
         if job is not None:
@@ -413,8 +416,7 @@ class _Diagnosis:
             self.log_wish = LogWish(c.name, previous, self.findings.index(finding), c.init)
 
     def read_log(self, wish: LogWish) -> None:
-        label = f"Log {wish.container}{' --previous' if wish.previous else ''}"
-        if not self.reads.afford(label):
+        if not self.reads.afford(log_label(self.ns, self.name, wish.container, previous=wish.previous)):
             return
         text = self.reads.log(self.ns, self.name, wish.container, previous=wish.previous)
         lines = log_tail(text or "")
@@ -435,8 +437,14 @@ class _Diagnosis:
             if self.node is not None:
                 f.fields["arch"] = self.node.text("status", "nodeInfo", "architecture")
                 f.evidence.append(
-                    f"Node {self.node_name}: architecture {f.fields['arch']}, "
-                    f"{self.node.text('status', 'nodeInfo', 'operatingSystem') or 'linux'}"
+                    Phrase(
+                        "EV-POD-NODE-ARCH",
+                        {
+                            "node": self.node_name,
+                            "arch": f.fields["arch"],
+                            "os": self.node.text("status", "nodeInfo", "operatingSystem") or "linux",
+                        },
+                    )
                 )
 
     # -- pod level --------------------------------------------------------------------------
@@ -487,16 +495,26 @@ class _Diagnosis:
             "phase": pod.text("status", "phase"),
             "kill_failed": bool(self.events_with("FailedKillPod")),
         }
-        ev = [
-            f"Termination Grace Period: {grace}s, deletionTimestamp: {fields['deleted']}"
-            + (f" ({human_duration(overdue.total_seconds())} ago)" if overdue.total_seconds() > 0 else ""),
+        ev: list[Text] = [
+            Phrase(
+                "EV-POD-DELETION",
+                {
+                    "grace": grace,
+                    "deleted": pod.text("metadata", "deletionTimestamp"),
+                    "ago": human_duration(overdue.total_seconds()) if overdue.total_seconds() > 0 else "",
+                },
+            )
         ]
         if finalizers:
             ev.append("Finalizers: " + ", ".join(finalizers))
         if self.node_name:
-            ev.append(f"Node {self.node_name}: Ready={node_ready or 'unknown (not read)'}")
+            ev.append(
+                f"Node {self.node_name}: Ready={node_ready}"
+                if node_ready
+                else Phrase("EV-POD-NODE-READY-NOT-READ", {"node": self.node_name})
+            )
         if running:
-            ev.append("Still running: " + ", ".join(running))
+            ev.append(Phrase("EV-POD-STILL-RUNNING", {"containers": ", ".join(running)}))
         if pod.text("status", "phase") in ("Succeeded", "Failed") and not finalizers:
             return  # kubectl shows the phase, and it goes away on its own
         # Network and CSI volumes are what a kubelet most often cannot unmount (a hung NFS server).
@@ -537,10 +555,13 @@ class _Diagnosis:
             c = next((x for x in self.containers if x.name == name), None)
             limit = c.resource("limits", resource) if c and resource else ""
             f.evidence.append(
-                f"{name}: using {using}, request {request}" + (f", limit {limit}" if limit else ", no limit")
+                Phrase(
+                    "EV-POD-EVICTED-USAGE",
+                    {"container": name, "using": using, "request": request, "limit": limit},
+                )
             )
         for name, limit in over_limit:
-            f.evidence.append(f"{name}: resources.limits.ephemeral-storage {limit} exceeded")
+            f.evidence.append(Phrase("EV-POD-EPHEMERAL-EXCEEDED", {"container": name, "limit": limit}))
         self.terminated_states(f)
         self.cite(f, self.events_with("Evicted"))
         self.node_story(f)
@@ -585,12 +606,12 @@ class _Diagnosis:
         """Each container's final state, for pod-level failures (evicted, node shutdown...)."""
         for c in self.containers:
             if c.terminated:
-                f.evidence.append(f"{c.name}: " + state_line(c.status.child("state"), self.now))
+                f.evidence.append(state_line(c.status.child("state"), self.now, prefix=f"{c.name}: "))
 
     def node_story(self, f: _F) -> None:
         """What the node said about itself (Rebooted, NodeNotReady, EvictionThresholdMet, SystemOOM):
         one more request, spent only when the node explains the pod."""
-        if self.node is None or not self.reads.afford(f"Events of Node {self.node_name}"):
+        if self.node is None or not self.reads.afford(label("events", "Node", self.node_name)):
             return
         groups = eventlog.group(self.reads.events(kubelet_node_ref(self.node_name)))
         telling = [g for g in groups if g.warning or g.reason in _NODE_EVENT_REASONS]
@@ -622,14 +643,20 @@ class _Diagnosis:
             f.evidence.append(condition_line(cond))
         self.cite(f, groups)
         # The event names the preemptor by uid; it is usually in the same namespace (one list).
-        if _UID.fullmatch(by) and self.reads.afford(f"Pod list {self.ns}"):
+        if _UID.fullmatch(by) and self.reads.afford(label("list", "Pod", namespace=self.ns)):
             preemptor = next((p for p in self.reads.list("Pod", self.ns) if p.uid == by), None)
             if preemptor is not None:
                 f.fields["by"] = preemptor.name
-                for who, p in (("Preemptor " + preemptor.ref, preemptor), ("This pod", self.pod)):
+                for who, p in ((preemptor.ref, preemptor), ("", self.pod)):
                     f.evidence.append(
-                        f"{who}: priorityClassName {p.text('spec', 'priorityClassName') or '<none>'}, "
-                        f"priority {p.num('spec', 'priority')}"
+                        Phrase(
+                            "EV-POD-PRIORITY",
+                            {
+                                "preemptor": who,
+                                "priority_class": p.text("spec", "priorityClassName") or "<none>",
+                                "priority": p.num("spec", "priority"),
+                            },
+                        )
                     )
 
     # -- scheduling -------------------------------------------------------------------------
@@ -676,7 +703,7 @@ class _Diagnosis:
         for r in fit.reasons:
             f.evidence.append(_reason_line(r))
         if fields["nominated"]:
-            f.evidence.append(f"nominatedNodeName: {fields['nominated']} (preemption in progress)")
+            f.evidence.append(Phrase("EV-POD-NOMINATED", {"node": fields["nominated"]}))
         self.scheduling_details(fit)
 
     def scheduling_details(self, fit: scheduling.FitFailure) -> None:
@@ -684,11 +711,11 @@ class _Diagnosis:
         C = scheduling.Cause
         nodes: list[Obj] = []
         node_causes = (C.INSUFFICIENT, C.TAINT, C.NODE_AFFINITY, C.UNSCHEDULABLE, C.TOO_MANY_PODS)
-        if any(c in causes for c in node_causes) and self.reads.afford("Node list"):
+        if any(c in causes for c in node_causes) and self.reads.afford(label("list", "Node")):
             nodes = self.reads.list("Node")
         pods_on: dict[str, list[Obj]] | None = None
         if (C.INSUFFICIENT in causes or C.TOO_MANY_PODS in causes) and (
-            nodes and self.reads.afford("Pod list (all namespaces)")
+            nodes and self.reads.afford(label("list", "Pod", all_ns=True))
         ):
             pods_on = {}
             for p in self.reads.list("Pod"):
@@ -720,14 +747,14 @@ class _Diagnosis:
         count = next(
             (r.count for r in fit.with_cause(scheduling.Cause.INSUFFICIENT) if r.resource == resource), 0
         )
-        rows: list[tuple[Decimal, str]] = []
+        rows: list[tuple[Decimal, str, Text]] = []  # (room, node, evidence line)
         biggest = Decimal(0)
         eligible = [n for n in nodes if not excluded(self.pod, n)] or nodes
         for n in eligible:
             alloc = quantity.parse(n.text("status", "allocatable", resource) or "0") or Decimal(0)
             biggest = max(biggest, alloc)
             if pods_on is None:
-                rows.append((alloc, f"{n.name}: allocatable {quantity.show(resource, alloc)}"))
+                rows.append((alloc, n.name, f"{n.name}: allocatable {quantity.show(resource, alloc)}"))
                 continue
             on_node = pods_on.get(n.name, [])
             used = sum((pod_requests(p).get(resource, Decimal(0)) for p in on_node), Decimal(0))
@@ -735,9 +762,17 @@ class _Diagnosis:
             rows.append(
                 (
                     free,
-                    f"{n.name}: allocatable {quantity.show(resource, alloc)}, requested "
-                    f"{quantity.show(resource, used)} by {len(on_node)} pod(s), "
-                    f"free {quantity.show(resource, max(free, Decimal(0)))}",
+                    n.name,
+                    Phrase(
+                        "EV-POD-NODE-ROOM",
+                        {
+                            "node": n.name,
+                            "allocatable": quantity.show(resource, alloc),
+                            "requested": quantity.show(resource, used),
+                            "pods": len(on_node),
+                            "free": quantity.show(resource, max(free, Decimal(0))),
+                        },
+                    ),
                 )
             )
         rows.sort(key=lambda x: -x[0])
@@ -754,7 +789,7 @@ class _Diagnosis:
                 else "",
                 "never_fits": bool(nodes) and wanted > biggest,
                 "fits_now": bool(rows) and pods_on is not None and rows[0][0] >= wanted,
-                "roomiest": rows[0][1].split(":")[0] if rows else "",
+                "roomiest": rows[0][1] if rows else "",
                 "largest_allocatable": quantity.show(resource, biggest) if nodes else "",
                 "usage_known": pods_on is not None,
             },
@@ -765,11 +800,16 @@ class _Diagnosis:
             if not c.init or c.sidecar
         ]
         f.evidence.append(
-            f"Pod requests {resource}: {quantity.show(resource, wanted) if wanted else '<none>'} ("
-            + "; ".join(per_container)
-            + ")"
+            Phrase(
+                "EV-POD-REQUESTS",
+                {
+                    "resource": resource,
+                    "total": quantity.show(resource, wanted) if wanted else "<none>",
+                    "containers": "; ".join(per_container),
+                },
+            )
         )
-        f.evidence += [row for _, row in rows[:MAX_NODES]]
+        f.evidence += [row for _, _, row in rows[:MAX_NODES]]
 
     def taint(self, r: scheduling.Reason, nodes: list[Obj]) -> None:
         tainted = []
@@ -799,9 +839,14 @@ class _Diagnosis:
         f.evidence.append(f"{r.count} × {r.text}")
         if tainted:
             f.evidence.append(
-                f"Nodes with taint {r.taint_key}={r.taint_value}:{effect}: " + ", ".join(tainted[:10])
+                Phrase(
+                    "EV-POD-TAINTED-NODES",
+                    {"taint": f"{r.taint_key}={r.taint_value}:{effect}", "nodes": ", ".join(tainted[:10])},
+                )
             )
-        f.evidence.append("Pod tolerations: " + (", ".join(tolerations) if tolerations else "<none>"))
+        f.evidence.append(
+            Phrase("EV-POD-TOLERATIONS", {"tolerations": ", ".join(tolerations) if tolerations else "<none>"})
+        )
 
     def node_affinity(self, r: scheduling.Reason, nodes: list[Obj]) -> None:
         selector = self.pod.mapping("spec", "nodeSelector")
@@ -829,14 +874,21 @@ class _Diagnosis:
                 f"{e.text('key')} {e.text('operator')} [{', '.join(e.strings('values'))}]"
                 for e in t.children("matchExpressions")
             ]
-            f.evidence.append("Required node affinity term: " + " AND ".join(exprs))
+            f.evidence.append(Phrase("EV-POD-AFFINITY-TERM", {"expressions": tuple(exprs)}))
         if nodes:
             for k, v in selector.items():
                 have = sorted({n.labels.get(k, "") for n in nodes if k in n.labels})
                 matching = sum(1 for n in nodes if n.labels.get(k) == v)
-                seen = ", ".join(f"{k}={x}" for x in have[:5]) or "none"
                 f.evidence.append(
-                    f"{k}={v}: {matching} of {len(nodes)} nodes match (values on nodes: {seen})"
+                    Phrase(
+                        "EV-POD-LABEL-MATCH",
+                        {
+                            "label": f"{k}={v}",
+                            "matching": matching,
+                            "total": len(nodes),
+                            "seen": ", ".join(f"{k}={x}" for x in have[:5]),
+                        },
+                    )
                 )
 
     def claims(self, r: scheduling.Reason) -> None:
@@ -851,7 +903,7 @@ class _Diagnosis:
             if v.has("ephemeral")
         ]
         pvcs: dict[str, Obj] = {}
-        read = bool(names) and self.reads.afford(f"PersistentVolumeClaim list {self.ns}")
+        read = bool(names) and self.reads.afford(label("list", "PersistentVolumeClaim", namespace=self.ns))
         if read:
             pvcs = {p.name: p for p in self.reads.list("PersistentVolumeClaim", self.ns)}
         problem = [n for n in names if n not in pvcs or pvcs[n].text("status", "phase") != "Bound"]
@@ -876,14 +928,17 @@ class _Diagnosis:
             p = pvcs.get(n)
             if p is None:
                 f.evidence.append(
-                    f"PersistentVolumeClaim {self.ns}/{n}: " + ("not found" if read else "not read")
+                    Phrase(
+                        "EV-POD-NOT-FOUND" if read else "EV-POD-NOT-READ",
+                        {"kind": "PersistentVolumeClaim", "ref": f"{self.ns}/{n}"},
+                    )
                 )
                 continue
             f.evidence.append(_pvc_line(p))
         if (
             pvc
             and pvc.text("status", "phase") != "Bound"
-            and self.reads.afford(f"Events of PersistentVolumeClaim {pvc.ref}")
+            and self.reads.afford(label("events", "PersistentVolumeClaim", pvc.name, pvc.namespace))
         ):
             pvc_groups = eventlog.group(self.reads.events(pvc))
             for g in [
@@ -899,12 +954,12 @@ class _Diagnosis:
         if (
             sc_name
             and pvc.text("status", "phase") != "Bound"
-            and self.reads.afford(f"StorageClass {sc_name}")
+            and self.reads.afford(label("get", "StorageClass", sc_name))
         ):
             sc = self.reads.get("StorageClass", None, sc_name)
             if sc is None:
                 fields["class_missing"] = True
-                f.evidence.append(f"StorageClass {sc_name}: not found")
+                f.evidence.append(Phrase("EV-POD-NOT-FOUND", {"kind": "StorageClass", "ref": sc_name}))
             else:
                 fields["binding_mode"] = sc.text("volumeBindingMode") or "Immediate"
                 fields["provisioner"] = sc.text("provisioner")
@@ -924,7 +979,7 @@ class _Diagnosis:
         if r.cause is C.UNSCHEDULABLE and nodes:
             cordoned = [n.name for n in nodes if n.flag("spec", "unschedulable")]
             if cordoned:
-                f.evidence.append("Cordoned (spec.unschedulable): " + ", ".join(cordoned[:10]))
+                f.evidence.append(Phrase("EV-POD-CORDONED", {"nodes": ", ".join(cordoned[:10])}))
         elif r.cause is C.PORTS:
             ports = [
                 f"{c.name}: hostPort {p.num('hostPort')}/{p.text('protocol') or 'TCP'}"
@@ -940,8 +995,14 @@ class _Diagnosis:
             ):
                 sel = term.mapping("labelSelector", "matchLabels")
                 f.evidence.append(
-                    f"{key} required: topologyKey {term.text('topologyKey')}, labelSelector "
-                    + (",".join(f"{k}={v}" for k, v in sel.items()) or "<expressions>")
+                    Phrase(
+                        "EV-POD-AFFINITY-REQUIRED",
+                        {
+                            "affinity": key,
+                            "topology_key": term.text("topologyKey"),
+                            "selector": ",".join(f"{k}={v}" for k, v in sel.items()) or "<expressions>",
+                        },
+                    )
                 )
         elif r.cause is C.TOO_MANY_PODS and nodes:
             for n in nodes[:MAX_NODES]:
@@ -952,7 +1013,11 @@ class _Diagnosis:
                 used = len(pods_on.get(n.name, [])) if pods_on is not None else None
                 f.evidence.append(
                     f"{n.name}{f' ({itype})' if itype else ''}: allocatable pods {cap}"
-                    + (f", {used} pod(s) on it visible here" if used is not None else "")
+                    if used is None
+                    else Phrase(
+                        "EV-POD-NODE-PODS",
+                        {"node": n.name, "instance_type": itype, "capacity": cap, "pods": used},
+                    )
                 )
         elif r.cause is C.TOPOLOGY_SPREAD:
             for t in self.pod.children("spec", "topologySpreadConstraints"):
@@ -1030,10 +1095,10 @@ class _Diagnosis:
         }
         f = self.add("POD-ATTACH-FAILED", fields)
         if claims:
-            f.evidence.append("PersistentVolumeClaims of the pod: " + ", ".join(claims))
+            f.evidence.append(Phrase("EV-POD-CLAIMS", {"claims": ", ".join(claims)}))
         self.cite(f, attach, limit=2)
         # The pod that still holds the volume, and where: one read, when the budget allows.
-        if holder_pods and self.reads.afford(f"Pod {self.ns}/{holder_pods[0]}"):
+        if holder_pods and self.reads.afford(label("get", "Pod", holder_pods[0], self.ns)):
             holder = self.reads.get("Pod", self.ns, holder_pods[0])
             if holder is not None:
                 fields["holder_node"] = holder.text("spec", "nodeName")
@@ -1043,7 +1108,9 @@ class _Diagnosis:
                     and same["owner_name"] == self.owner["owner_name"]
                     and same["owner_kind"] == self.owner["owner_kind"] == "Deployment"
                 )
-                f.evidence.append("Holder " + pod_line(holder, pod_state(holder), self.now))
+                f.evidence.append(
+                    Phrase("EV-POD-HOLDER", {"pod": pod_line(holder, pod_state(holder), self.now)})
+                )
 
     def _started_after(self, groups: Sequence[EventGroup]) -> bool:
         """True if every container started after the last of these events (the problem passed)."""
@@ -1225,7 +1292,7 @@ class _Diagnosis:
             )
             where = "container" if c.spec.has("securityContext", "runAsNonRoot") else "pod"
             f.evidence.append(
-                f"securityContext ({where}): runAsNonRoot=true, runAsUser={ctx_user or '<unset>'}"
+                Phrase("EV-POD-SECURITY-CONTEXT", {"level": where, "run_as_user": ctx_user or "<unset>"})
             )
             self.cite(f, failed, limit=1)
         else:
@@ -1284,7 +1351,7 @@ class _Diagnosis:
                 f"State: Waiting, Reason: CreateContainerConfigError, Message: {eventlog.clip(message)}"
             )
         for r in hits:
-            f.evidence.append(f"Referenced by {r.text()}")
+            f.evidence.append(r.phrase())
         if g is not None:
             self.cite(f, [g], limit=1)
         # A ConfigMap can be checked (names and keys only); a Secret never is.
@@ -1292,7 +1359,7 @@ class _Diagnosis:
             kind == "ConfigMap"
             and name
             and not self.ever_ran
-            and self.reads.afford(f"ConfigMap {self.ns}/{name}")
+            and self.reads.afford(label("get", "ConfigMap", name, self.ns))
         ):
             cm = self.reads.get("ConfigMap", self.ns, name)
             fields["exists"] = cm is not None
@@ -1302,10 +1369,15 @@ class _Diagnosis:
                 if err.key:
                     fields["close_keys"] = tuple(_close_keys(err.key, keys))
                 f.evidence.append(
-                    f"ConfigMap {self.ns}/{name} exists now, keys: " + (", ".join(keys[:20]) or "<none>")
+                    Phrase(
+                        "EV-POD-CONFIGMAP-KEYS",
+                        {"ref": f"{self.ns}/{name}", "keys": ", ".join(keys[:20]) or "<none>"},
+                    )
                 )
             else:
-                f.evidence.append(f"ConfigMap {self.ns}/{name}: not found")
+                f.evidence.append(
+                    Phrase("EV-POD-NOT-FOUND", {"kind": "ConfigMap", "ref": f"{self.ns}/{name}"})
+                )
 
     def create_error(self, c: Container) -> None:
         failed = [g for g in self.events_with("Failed", c=c) if g.message.startswith("Error:")]
@@ -1577,17 +1649,16 @@ class _Diagnosis:
         limit_bytes = quantity.parse(limit) if limit else None
         for setting, size in runtime_memory_settings(c.spec):
             over = limit_bytes is not None and size is not None and size >= limit_bytes
+            shown = setting + (f" ({quantity.memory(size)})" if size is not None else "")
             f.evidence.append(
-                f"{setting}"
-                + (f" ({quantity.memory(size)})" if size is not None else "")
-                + (f" is not below limits.memory {limit}" if over else "")
+                Phrase("EV-POD-RUNTIME-MEMORY-OVER", {"setting": shown, "limit": limit}) if over else shown
             )
             if over:
                 f.fields["runtime_setting"] = setting
         if pressure:
             f.evidence.append(f"Node {self.node_name}: MemoryPressure=True")
         self.cite(f, self.back_off(c), limit=1)
-        if not limit and self.node is not None and self.reads.afford(f"Events of Node {self.node_name}"):
+        if not limit and self.node is not None and self.reads.afford(label("events", "Node", self.node_name)):
             node_groups = eventlog.group(self.reads.events(kubelet_node_ref(self.node_name)))
             ooms = eventlog.with_reason(node_groups, "SystemOOM", "OOMKilling")
             if ooms:
@@ -1720,7 +1791,12 @@ class _Diagnosis:
             if probe:
                 f.evidence.append(f"Readiness: {probe_line(probe)}")
             f.evidence.append(
-                f"Ready: False, {state_line(c.status.child('state'), self.now)}, Restart Count: {c.restarts}"
+                state_line(
+                    c.status.child("state"),
+                    self.now,
+                    prefix="Ready: False, ",
+                    suffix=f", Restart Count: {c.restarts}",
+                )
             )
             self.cite(f, readiness, limit=2)
             self.wish_log(c, f, previous=False)
@@ -1728,7 +1804,7 @@ class _Diagnosis:
         f = self.add(
             "POD-NOT-READY", {**self.base(c), "running_for": age(c.running.time("startedAt"), self.now)}
         )
-        f.evidence.append(f"Ready: False, {state_line(c.status.child('state'), self.now)}")
+        f.evidence.append(state_line(c.status.child("state"), self.now, prefix="Ready: False, "))
         for cond in self.pod.children("status", "conditions"):
             if cond.text("status") != "True":
                 f.evidence.append(
@@ -1742,7 +1818,7 @@ class _Diagnosis:
         if not self.node_name:
             return
         if self.node is None:
-            if "Node " + self.node_name in self.reads.skipped:
+            if label("get", "Node", self.node_name) in self.reads.skipped:
                 return
             # Read and not found (an unreadable node records a PARTIAL note instead).
             if not any(n.code.startswith("PARTIAL-") for n in self.reads.view.notes()):
@@ -1768,14 +1844,20 @@ class _Diagnosis:
                 + f", LastHeartbeatTime: {cond.text('lastHeartbeatTime') or '-'}"
             )
             for t in self.node.children("spec", "taints"):
-                f.evidence.append(f"Node taint {t.text('key')}:{t.text('effect')}")
+                f.evidence.append(
+                    Phrase("EV-POD-NODE-TAINT", {"taint": f"{t.text('key')}:{t.text('effect')}"})
+                )
             self.cite(f, self.events_with("NodeNotReady", "TaintManagerEviction"), limit=2)
             for t in self.pod.children("spec", "tolerations"):
                 if t.text("key") in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
-                    secs = t.text("tolerationSeconds") or "forever"
                     f.evidence.append(
-                        f"Pod toleration {t.text('key')}:{t.text('effect') or '*'} for {secs}"
-                        + ("s" if secs != "forever" else "")
+                        Phrase(
+                            "EV-POD-TOLERATION-FOR",
+                            {
+                                "toleration": f"{t.text('key')}:{t.text('effect') or '*'}",
+                                "seconds": t.text("tolerationSeconds"),
+                            },
+                        )
                     )
         for ctype in ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"):
             c = next(
@@ -1925,14 +2007,14 @@ def _cut(line: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def command_line(spec: Obj) -> str:
+def command_line(spec: Obj) -> Text:
     """`Command: [/bin/sh, -c, run.sh], Args: [--port=80]`, what is set (kubectl describe style)."""
     parts = [
         f"{label}: [{', '.join(spec.strings(key))}]"
         for key, label in (("command", "Command"), ("args", "Args"))
         if spec.strings(key)
     ]
-    return ", ".join(parts) if parts else "Command: <none> (the image's ENTRYPOINT and CMD)"
+    return ", ".join(parts) if parts else Phrase("EV-POD-NO-COMMAND")
 
 
 def _exit_fields(t: Obj) -> dict[str, FieldValue]:

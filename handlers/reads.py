@@ -5,6 +5,11 @@ its node, one log: issue #4). `Reads` wraps the ClusterView for one answer: the 
 once however many findings look at it, and optional reads (`afford()`) stop when the budget is
 spent, so an answer asks the same things of a snapshot as of a live cluster and says what it
 skipped. Every call here is one request on a live cluster (a list may page, but one call).
+
+What a skipped read was for is written as data, not as words (`label()`: `get Node/node-a`,
+`events PersistentVolumeClaim/data -n shop`, `list Pod -A`, `logs shop/web-1 -c app --previous`):
+the WHY-BUDGET note joins these into a sentence that is translated, so they must read the same in
+every language.
 """
 
 from __future__ import annotations
@@ -15,6 +20,22 @@ from handlers.objects import Obj
 from handlers.view import ClusterView
 
 
+def label(verb: str, kind: str, name: str = "", namespace: str | None = None, *, all_ns: bool = False) -> str:
+    """A request named as data for the WHY-BUDGET note: `get Node/node-a`, `get Job/backup -n ops`,
+    `events PersistentVolumeClaim/data -n shop`, `list Pod -n shop`, `list Pod -A`, `list Node`."""
+    text = f"{verb} {kind}/{name}" if name else f"{verb} {kind}"
+    if namespace:
+        text += f" -n {namespace}"
+    elif all_ns:
+        text += " -A"
+    return text
+
+
+def log_label(namespace: str, pod: str, container: str, *, previous: bool) -> str:
+    """A log read named as data: `logs logging/es-2 -c elasticsearch --previous`."""
+    return f"logs {namespace}/{pod} -c {container}" + (" --previous" if previous else "")
+
+
 class Reads:
     """Memoised soft reads over a ClusterView with an optional request budget."""
 
@@ -23,12 +44,13 @@ class Reads:
         #: Requests still allowed for optional reads; None = no limit.
         self.budget = budget
         self.used = 0
-        #: What an optional read was skipped for (`PersistentVolumeClaim shop/data`), in order.
+        #: The optional reads skipped (`label()`: `get StorageClass/fast`, `list Pod -n shop`), in order.
         self.skipped: list[str] = []
         self._memo: dict[tuple[str, ...], object] = {}
 
     def afford(self, what: str, n: int = 1) -> bool:
-        """True if `n` more requests fit in the budget (and counts nothing yet); records a skip if not."""
+        """True if `n` more requests fit in the budget (and counts nothing yet); records a skip if not.
+        `what` names the request as data, in no language (`label()`)."""
         if self.budget is None or self.used + n <= self.budget:
             return True
         if what not in self.skipped:

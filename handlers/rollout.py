@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from handlers import templatediff
 from handlers.containers import condition_line
-from handlers.model import FieldValue, Finding, Request, Severity
+from handlers.model import FieldValue, Finding, Phrase, Request, Severity, Text
 from handlers.objects import Obj, age
 from handlers.reads import Reads
 
@@ -189,23 +189,32 @@ def change_finding(
         "old_ready": old_ready,
         "new_ready": new_ready,
         "changes": len(lines),
-        "image_changed": any(": image " in ln for ln in lines),
+        "image_changed": any(isinstance(ln, str) and ": image " in ln for ln in lines),
         "pod": pod.name if pod is not None else "",
     }
-    evidence = []
+    evidence: list[Text] = []
     # A workload answer lists the revisions in its status finding already; a pod answer needs them here.
-    for rev, label in ((newest, "new"), (previous, "previous")) if pod is not None else ():
-        images = ", ".join(c.text("image") for c in rev.template.children("spec", "containers"))
-        created_ago = age(rev.obj.created, req.now)
-        line = f"{_kind_word(kind)} {rev.name} (revision {rev.number}, {label}, created {created_ago} ago)"
-        line += f": {images}"
-        if kind == "Deployment":
-            st = rev.obj.child("status")
-            line += f"; {st.num('replicas')} pod(s), {st.num('readyReplicas')} ready"
-        evidence.append(line)
+    for rev in (newest, previous) if pod is not None else ():
+        st = rev.obj.child("status")
+        deployment = kind == "Deployment"
+        evidence.append(
+            Phrase(
+                "EV-ROLLOUT-REVISION",
+                {
+                    "kind": _kind_word(kind),
+                    "name": rev.name,
+                    "revision": rev.number,
+                    "new": rev is newest,
+                    "ago": age(rev.obj.created, req.now),
+                    "images": ", ".join(c.text("image") for c in rev.template.children("spec", "containers")),
+                    "pods": st.num("replicas") if deployment else None,
+                    "ready": st.num("readyReplicas") if deployment else None,
+                },
+            )
+        )
     evidence += lines[:MAX_DIFF]
     if len(lines) > MAX_DIFF:
-        evidence.append(f"... and {len(lines) - MAX_DIFF} more changes")
+        evidence.append(Phrase("EV-ROLLOUT-MORE-CHANGES", {"count": len(lines) - MAX_DIFF}))
     return Finding(
         "WORKLOAD-ROLLOUT-CHANGE",
         fields,

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from handlers import endpoints, ports
 from handlers.errors import NotFound, UsageError
 from handlers.lookup import Ref, find, lookup_order, parse_ref
-from handlers.model import Finding, Request, Result, Target
+from handlers.model import FieldValue, Finding, Phrase, Request, Result, Target, Text
 from handlers.objects import Obj
 from handlers.podstatus import pod_state
-from handlers.selectors import matches, matches_label_selector
+from handlers.selectors import matches, matches_label_selector, selector_text
 from handlers.view import ClusterView
 
 PREFIX = "prometheus.io/"
@@ -91,6 +91,15 @@ class Settings:
 
 def _annotations(annotations: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in annotations.items() if k.startswith(PREFIX)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One target a relabel config would make (`url` empty: none), and its evidence line."""
+
+    who: str
+    url: str
+    line: Text
 
 
 def _host(ip: str) -> str:
@@ -180,7 +189,10 @@ def _setting_findings(s: Settings, obj: Obj, where: str, pods: Sequence[Obj]) ->
                         "declared": tuple(sorted({d.number for d in declared})),
                         "pod": pods[0].name,
                     },
-                    evidence=tuple(sorted({f"{pods[0].name} declares: {d.text()}" for d in declared})),
+                    evidence=tuple(
+                        Phrase("EV-TRAFFIC-PORTS-DECLARED", {"pod": pods[0].name, "ports": (text,)})
+                        for text in sorted({d.text() for d in declared})
+                    ),
                 )
             )
     if s.path is not None and s.path and not s.path.startswith("/"):
@@ -190,14 +202,20 @@ def _setting_findings(s: Settings, obj: Obj, where: str, pods: Sequence[Obj]) ->
     return out
 
 
-def _pod_urls(s: Settings, pods: Sequence[Obj]) -> list[str]:
-    """What the pod role + the usual relabelling scrape, one line per target."""
-    lines: list[str] = []
+def _pod_urls(s: Settings, pods: Sequence[Obj], *, template: bool = False) -> list[_Target]:
+    """What the pod role + the usual relabelling scrape, one line per target (`template`: what the
+    pods would get once the annotations are on their template)."""
+    lines: list[_Target] = []
     for pod in pods:
         ip = pod.text("status", "podIP")
         phase = pod.text("status", "phase")
         if not ip:
-            lines.append(f"{pod.name}: no pod IP yet ({phase or 'Pending'}), no target")
+            fields: dict[str, FieldValue] = {
+                "pod": pod.name,
+                "phase": phase or "Pending",
+                "template": template,
+            }
+            lines.append(_Target(pod.name, "", Phrase("EV-SCRAPE-NO-POD-IP", fields)))
             continue
         if s.port_number is not None:
             numbers: list[int | None] = [s.port_number]
@@ -206,32 +224,48 @@ def _pod_urls(s: Settings, pods: Sequence[Obj]) -> list[str]:
             numbers = list(
                 dict.fromkeys(d.number for d in ports.declared_ports(pod) if d.protocol == "TCP")
             ) or [None]
-        note = "" if phase == "Running" else f" (phase {phase}: the usual job drops it)"
-        lines += [f"{pod.name}: {_url(s, ip, n)}{note}" for n in numbers]
+        for n in numbers:
+            url = _url(s, ip, n)
+            line: Text
+            if phase != "Running":
+                line = Phrase(
+                    "EV-SCRAPE-NOT-RUNNING",
+                    {"pod": pod.name, "url": url, "phase": phase, "template": template},
+                )
+            elif template:
+                line = Phrase("EV-SCRAPE-ON-TEMPLATE", {"pod": pod.name, "url": url})
+            else:
+                line = f"{pod.name}: {url}"
+            lines.append(_Target(pod.name, url, line))
     return lines
 
 
-def _service_urls(s: Settings, backends: endpoints.Backends) -> list[str]:
+def _service_urls(s: Settings, backends: endpoints.Backends) -> list[_Target]:
     """What the endpoints role + the usual relabelling scrape: endpoint addresses, ports replaced."""
-    lines: list[str] = []
+    lines: list[_Target] = []
     for e in backends.unique():
         numbers: list[int | None] = (
             [s.port_number] if s.port_number is not None else [p[1] for p in e.ports] or [None]
         )
-        state = "" if e.ready else " (not ready)"
         who = e.pod_name or e.address
-        lines += [f"{who}: {_url(s, e.address, n)}{state}" for n in dict.fromkeys(numbers)]
+        for n in dict.fromkeys(numbers):
+            url = _url(s, e.address, n)
+            line: Text = (
+                f"{who}: {url}" if e.ready else Phrase("EV-SCRAPE-NOT-READY", {"pod": who, "url": url})
+            )
+            lines.append(_Target(who, url, line))
     return lines
 
 
-def _listed(lines: list[str]) -> tuple[str, ...]:
-    if len(lines) > MAX_LISTED:
-        return (*lines[:MAX_LISTED], f"... {len(lines) - MAX_LISTED} more")
-    return tuple(lines)
+def _listed(lines: list[_Target]) -> tuple[Text, ...]:
+    shown = [t.line for t in lines]
+    if len(shown) > MAX_LISTED:
+        return (*shown[:MAX_LISTED], Phrase("EV-TRAFFIC-MORE", {"count": len(shown) - MAX_LISTED}))
+    return tuple(shown)
 
 
-def _target_finding(s: Settings, obj: Obj, where: str, job: str, lines: list[str]) -> Finding:
-    urls = [line.split(": ", 1)[1].split(" ")[0] for line in lines if "://" in line]
+def _target_finding(s: Settings, obj: Obj, where: str, job: str, lines: list[_Target]) -> Finding:
+    urls = [t.url for t in lines if t.url]
     path = s.effective_path if s.effective_path.startswith("/") else "/" + s.effective_path
     return Finding(
         "SCRAPE-TARGET",
@@ -246,7 +280,7 @@ def _target_finding(s: Settings, obj: Obj, where: str, job: str, lines: list[str
             "path": path,
             "scheme": s.effective_scheme,
             "port": str(s.port_number) if s.port_number is not None else "",
-            "pod": lines[0].split(":", 1)[0] if lines else "",
+            "pod": lines[0].who if lines else "",
         },
         evidence=_listed(lines),
     )
@@ -272,13 +306,13 @@ def _on_workload(workload: Obj, pods: Sequence[Obj]) -> Finding | None:
     on_meta = _annotations(workload.annotations)
     on_template = _annotations(workload.mapping("spec", "template", "metadata", "annotations"))
     if SCRAPE in on_meta and SCRAPE not in on_template:
-        would = _pod_urls(Settings.of(on_meta), pods)
+        would = _pod_urls(Settings.of(on_meta), pods, template=True)
         return Finding(
             "SCRAPE-ON-WORKLOAD",
             {"ns": workload.namespace, "workload": workload.name, "kind": workload.kind},
             evidence=(
                 *(f"{workload.kind} metadata.annotations: {k}: {v}" for k, v in on_meta.items()),
-                *(f"once on the template, {line}" for line in would[:MAX_LISTED]),
+                *(t.line for t in would[:MAX_LISTED]),
             ),
         )
     return None
@@ -296,10 +330,10 @@ def _services_for(view: ClusterView, pods: Sequence[Obj], ns: str) -> list[Obj]:
 
 def _pods_answer(
     view: ClusterView, req: Request, pods: Sequence[Obj], subject: Obj, workload: Obj | None
-) -> tuple[list[Finding], list[str]]:
+) -> tuple[list[Finding], list[Text]]:
     """Findings for pods (a pod, or a workload's pods): their annotations, the owner, the Services."""
     findings: list[Finding] = []
-    searched: list[str] = []
+    searched: list[Text] = []
     annotated = [p for p in pods if Settings.of(p.annotations).any]
     first = annotated[0] if annotated else pods[0]
     for p in pods[:1]:
@@ -319,7 +353,7 @@ def _pods_answer(
             if misplaced is not None:
                 findings.append(misplaced)
     services = _services_for(view, pods, subject.namespace)
-    searched.append(f"Services in {subject.namespace}")
+    searched.append(Phrase("EV-TRAFFIC-SERVICES-IN", {"ns": subject.namespace}))
     for svc in services:
         ss = Settings.of(svc.annotations)
         if s.kept and ss.kept:
@@ -344,9 +378,9 @@ def _pods_answer(
     return findings, searched
 
 
-def _service_answer(view: ClusterView, req: Request, svc: Obj) -> tuple[list[Finding], list[str]]:
+def _service_answer(view: ClusterView, req: Request, svc: Obj) -> tuple[list[Finding], list[Text]]:
     findings = _typos(svc, "Service")
-    searched = [f"Service {svc.ref}"]
+    searched: list[Text] = [f"Service {svc.ref}"]
     s = Settings.of(svc.annotations)
     selector = svc.mapping("spec", "selector")
     pods = (
@@ -358,7 +392,9 @@ def _service_answer(view: ClusterView, req: Request, svc: Obj) -> tuple[list[Fin
         else []
     )
     if selector:
-        searched.append(f"Pods in {svc.namespace} matching the selector")
+        searched.append(
+            Phrase("EV-TRAFFIC-PODS-IN", {"ns": svc.namespace, "selector": selector_text(selector)})
+        )
     if s.any:
         findings += _setting_findings(s, svc, "Service", pods)
         if s.scrape is not None and s.scrape != "false":
@@ -408,6 +444,7 @@ def check(req: Request, view: ClusterView) -> Result:
         raise UsageError("bad_arg", req.verb, reason="not_scrapable", value=req.args[0])
 
     subject: Obj
+    searched: list[Text]
     if ref.kind is None:
         try:
             subject = find(view, "Pod", ref, req)
@@ -416,7 +453,7 @@ def check(req: Request, view: ClusterView) -> Result:
                 subject = find(view, "Service", Ref(ref.name, "Service", ref.namespace), req)
             except NotFound as no_svc:
                 raise NotFound(
-                    "pod or Service",
+                    Phrase("KIND-EITHER", {"a": "Pod", "b": "Service"}),
                     ref.name,
                     lookup_order(req, ref),
                     [*no_pod.close, *[c for c in no_svc.close if c not in no_pod.close]][:3],
@@ -428,7 +465,7 @@ def check(req: Request, view: ClusterView) -> Result:
         findings, searched = _service_answer(view, req, subject)
     elif subject.kind in _WORKLOAD_KINDS:
         pods = _workload_pods(view, subject)
-        searched = [f"{subject.kind} {subject.ref}", f"Pods of {subject.ref}"]
+        searched = [f"{subject.kind} {subject.ref}", Phrase("EV-TRAFFIC-PODS-OF", {"owner": subject.ref})]
         misplaced = _on_workload(subject, pods)
         if not pods:
             findings = [misplaced] if misplaced else []

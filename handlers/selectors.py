@@ -93,12 +93,13 @@ class LabelDiff:
     near_value: str | None = None
 
     def text(self) -> str:
-        """`app: myapp (selector: app: my-app)` — data, not prose; shown as evidence."""
+        """`app: myapp (selector: app: my-app)` — data, not prose; shown as evidence. A missing
+        label reads `app: <none> (selector: app: my-app)`, as kubectl prints an absent value."""
         if self.have is not None:
             return f"{self.key}: {self.have} (selector: {self.key}: {self.want})"
         if self.near_key is not None:
             return f"{self.near_key}: {self.near_value} (selector: {self.key}: {self.want})"
-        return f"no {self.key} label (selector: {self.key}: {self.want})"
+        return f"{self.key}: <none> (selector: {self.key}: {self.want})"
 
 
 def diff(selector: Mapping[str, str], labels: Mapping[str, str]) -> tuple[LabelDiff, ...]:

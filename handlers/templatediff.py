@@ -10,6 +10,7 @@ changed value is reported as changed.
 from __future__ import annotations
 
 from handlers.containers import probe_line
+from handlers.model import Phrase, Text
 from handlers.objects import Obj
 
 #: Annotations that `kubectl rollout restart` and friends set on the template.
@@ -82,19 +83,28 @@ def _resources(c: Obj) -> dict[str, str]:
     return out
 
 
-def diff(old: Obj, new: Obj) -> list[str]:
+def _added(what: str, detail: str) -> Phrase:
+    return Phrase("EV-DIFF-ADDED", {"what": what, "detail": detail})
+
+
+def _removed(what: str) -> Phrase:
+    return Phrase("EV-DIFF-REMOVED", {"what": what})
+
+
+def diff(old: Obj, new: Obj) -> list[Text]:
     """Lines such as `container web: image shop/web:1.4.2 -> shop/web:1.5.0`; [] if nothing we
-    track changed. `old`/`new` are pod templates (`spec.template` of a ReplicaSet)."""
-    lines: list[str] = []
+    track changed. `old`/`new` are pod templates (`spec.template` of a ReplicaSet). A change quoted
+    in the cluster's notation stays a string; "added", "removed", "value changed" are Phrases."""
+    lines: list[Text] = []
     for key, label in (("initContainers", "init container"), ("containers", "container")):
         before = {c.text("name"): c for c in old.children("spec", key)}
         after = {c.text("name"): c for c in new.children("spec", key)}
         for name, spec in after.items():
             if name not in before:
-                lines.append(f"{label} {name}: added (image {spec.text('image')})")
+                lines.append(_added(f"{label} {name}", f"image {spec.text('image')}"))
         for name in before:
             if name not in after:
-                lines.append(f"{label} {name}: removed")
+                lines.append(_removed(f"{label} {name}"))
         for name, a in after.items():
             b = before.get(name)
             if b is not None:
@@ -103,12 +113,12 @@ def diff(old: Obj, new: Obj) -> list[str]:
     after_vols = {v.text("name"): _volume(v) for v in new.children("spec", "volumes")}
     for name, src in after_vols.items():
         if name not in before_vols:
-            lines.append(f"volume {name}: added ({src})")
+            lines.append(_added(f"volume {name}", src))
         elif before_vols[name] != src:
             lines.append(f"volume {name}: {before_vols[name]} -> {src}")
     for name in before_vols:
         if name not in after_vols:
-            lines.append(f"volume {name}: removed")
+            lines.append(_removed(f"volume {name}"))
     for path, label in (
         (("spec", "serviceAccountName"), "serviceAccountName"),
         (("spec", "runtimeClassName"), "runtimeClassName"),
@@ -129,8 +139,8 @@ def diff(old: Obj, new: Obj) -> list[str]:
     return lines
 
 
-def _container_diff(label: str, b: Obj, a: Obj) -> list[str]:
-    lines: list[str] = []
+def _container_diff(label: str, b: Obj, a: Obj) -> list[Text]:
+    lines: list[Text] = []
     if b.text("image") != a.text("image"):
         lines.append(f"{label}: image {b.text('image')} -> {a.text('image')}")
     for key in ("command", "args"):
@@ -140,16 +150,16 @@ def _container_diff(label: str, b: Obj, a: Obj) -> list[str]:
     env_a = {e.text("name"): e for e in a.children("env")}
     for name, e in env_a.items():
         if name not in env_b:
-            lines.append(f"{label}: env {name} added ({_env_source(e)})")
+            lines.append(_added(f"{label}: env {name}", _env_source(e)))
         else:
             sb, sa = _env_source(env_b[name]), _env_source(e)
             if sb != sa:
                 lines.append(f"{label}: env {name}: {sb} -> {sa}")
             elif sa == "value" and env_b[name].text("value") != e.text("value"):
-                lines.append(f"{label}: env {name}: value changed")
+                lines.append(Phrase("EV-DIFF-VALUE-CHANGED", {"what": f"{label}: env {name}"}))
     for name in env_b:
         if name not in env_a:
-            lines.append(f"{label}: env {name} removed")
+            lines.append(_removed(f"{label}: env {name}"))
     if _env_from(b) != _env_from(a):
         lines.append(f"{label}: envFrom {_fmt(_env_from(b))} -> {_fmt(_env_from(a))}")
     rb, ra = _resources(b), _resources(a)

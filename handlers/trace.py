@@ -208,8 +208,14 @@ def _ingress_class(view: ClusterView, ing: Obj, hop: Hop, classes: Sequence[Obj]
             )
         )
         hop.evidence.append(
-            f"class {annotated} ({CLASS_ANNOTATION} annotation)"
-            + (f" -> controller {cls.text('spec', 'controller')}" if cls is not None else "")
+            Phrase(
+                "EV-ING-CLASS-ANNOTATION",
+                {
+                    "cls": annotated,
+                    "annotation": CLASS_ANNOTATION,
+                    "controller": cls.text("spec", "controller") if cls is not None else "",
+                },
+            )
         )
         return cls
     default = sorted(defaults, key=lambda c: (c.created is None, c.created), reverse=True)
@@ -254,10 +260,18 @@ def _controller(view: ClusterView, ing: Obj, cls: Obj, hop: Hop) -> None:
             break
     running = [p for p in found if p.text("status", "phase") == "Running" and endpoints.pod_ready(p)]
     if running:
-        names = ", ".join(p.ref for p in running[:3]) + (
-            f" + {len(running) - 3} more" if len(running) > 3 else ""
+        hop.evidence.append(
+            Phrase(
+                "EV-ING-CONTROLLER-READY",
+                {
+                    "controller": controller,
+                    "ready": len(running),
+                    "found": len(found),
+                    "pods": tuple(p.ref for p in running[:3]),
+                    "more": max(0, len(running) - 3),
+                },
+            )
         )
-        hop.evidence.append(f"controller {controller}: {len(running)}/{len(found)} pods ready ({names})")
         return
     hop.findings.append(
         Finding(
@@ -303,7 +317,9 @@ def _tls(view: ClusterView, ing: Obj, host: str, hop: Hop, req: Request) -> None
             hop.findings.append(
                 Finding("ING-TLS-UNVERIFIED", fields, evidence=tuple(g.line(req.now) for g in about[-3:]))
             )
-        hop.evidence.append(f"TLS secret {secret} for {', '.join(t.strings('hosts')) or 'all hosts'}")
+        hop.evidence.append(
+            Phrase("EV-ING-TLS-SECRET", {"secret": secret, "hosts": tuple(t.strings("hosts"))})
+        )
 
 
 def ingress_hop(view: ClusterView, ing: Obj, host: str, req: Request, classes: Sequence[Obj]) -> Hop:
@@ -334,7 +350,7 @@ class Chain:
     port: str = ""
     ready: int = 0
     total: int = 0
-    searched: list[str] = field(default_factory=list)
+    searched: list[Text] = field(default_factory=list)
 
 
 def _backend_port(backend: Obj) -> int | str:
@@ -378,9 +394,7 @@ def follow(view: ClusterView, route: Route, hop: Hop, req: Request) -> Chain:
         route.path is not None
         and (route.path.text("pathType") or "ImplementationSpecific") == "ImplementationSpecific"
     ):
-        chain.evidence.append(
-            "pathType ImplementationSpecific: matching is up to the controller; read as Prefix here"
-        )
+        chain.evidence.append(Phrase("EV-ING-IMPLEMENTATION-SPECIFIC"))
     chain.evidence += hop.evidence
     chain.findings += hop.findings
     chain.broken_at = hop.broken_at
@@ -460,11 +474,14 @@ def follow(view: ClusterView, route: Route, hop: Hop, req: Request) -> Chain:
     summary = next((f for f in report.findings if f.code == "SVC-BACKENDS"), None)
     if summary is not None:
         chain.evidence.append(
-            f"endpoints: {report.ready} of {report.total} ready"
-            + (
-                f" ({report.backends.source} {', '.join(report.backends.objects)})"
-                if report.backends.source
-                else ""
+            Phrase(
+                "EV-ING-ENDPOINTS",
+                {
+                    "ready": report.ready,
+                    "total": report.total,
+                    "source": report.backends.source,
+                    "objects": report.backends.objects,
+                },
             )
         )
         chain.evidence += [
@@ -531,7 +548,7 @@ def _answer(
     req: Request, chains: Sequence[Chain], host: str, request_path: str, *, target: Target, status: str
 ) -> Result:
     findings: list[Finding] = []
-    searched: list[str] = []
+    searched: list[Text] = []
     rest: list[Finding] = []
     for chain in chains:
         findings.append(_route_finding(chain, host, request_path))
@@ -595,15 +612,16 @@ def _split_target(arg: str) -> tuple[str, str] | None:
     return host.lower().rstrip("."), path
 
 
-def _hosts_line(ing: Obj) -> str:
+def _hosts_line(ing: Obj) -> Text:
     hosts = ", ".join(r.text("host") or "*" for r in ing.children("spec", "rules"))
-    return f"{ing.ref}: {hosts or 'defaultBackend only'}"
+    return f"{ing.ref}: {hosts}" if hosts else Phrase("EV-ING-DEFAULT-BACKEND-ONLY", {"ingress": ing.ref})
 
 
 def _by_host(view: ClusterView, req: Request, host: str, request_path: str) -> Result:
     ingresses = view.list("Ingress", req.namespace)
     route, host_matched = pick_route(ingresses, host, request_path)
     where = req.namespace or "all namespaces"
+    ingresses_in: Text = Phrase("EV-TRAFFIC-INGRESSES-IN", {"ns": req.namespace or ""})
     if route is None:
         if host_matched:
             ing = host_matched[0]
@@ -629,7 +647,7 @@ def _by_host(view: ClusterView, req: Request, host: str, request_path: str) -> R
                 target=Target("Ingress", ing.namespace, ing.name),
                 status=kubectl_line(ing),
                 findings=[finding],
-                searched=[f"Ingresses in {where}"],
+                searched=[ingresses_in],
             )
         hosts = sorted(
             {r.text("host") for i in ingresses for r in i.children("spec", "rules") if r.text("host")}
@@ -648,7 +666,7 @@ def _by_host(view: ClusterView, req: Request, host: str, request_path: str) -> R
             evidence=tuple(_hosts_line(i) for i in sorted(ingresses, key=lambda i: i.ref)[:10]),
         )
         return Result.answer(
-            req, target=Target("Host", None, host), findings=[finding], searched=[f"Ingresses in {where}"]
+            req, target=Target("Host", None, host), findings=[finding], searched=[ingresses_in]
         )
     ing = route.ingress
     hop = ingress_hop(view, ing, host, req, _classes(view))
@@ -661,7 +679,7 @@ def _by_host(view: ClusterView, req: Request, host: str, request_path: str) -> R
                 {"host": host, "path": request_path, "ns": ing.namespace, "ingress": ing.name},
             ),
         )
-    chain.searched.insert(0, f"Ingresses in {where}")
+    chain.searched.insert(0, ingresses_in)
     return _answer(
         req,
         [chain],
@@ -694,7 +712,7 @@ def _by_service(view: ClusterView, req: Request, svc: Obj) -> Result:
             target=Target("Service", svc.namespace, svc.name),
             status=endpoints.kubectl_line(svc),
             findings=findings,
-            searched=[f"Ingresses in {svc.namespace}", *report.searched],
+            searched=[Phrase("EV-TRAFFIC-INGRESSES-IN", {"ns": svc.namespace}), *report.searched],
         )
     chains: list[Chain] = []
     for ing in sorted(ingresses, key=lambda i: i.ref):

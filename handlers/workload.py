@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from handlers import rollout
 from handlers.containers import condition_line, containers
-from handlers.model import FieldValue, Finding, Request, Severity
+from handlers.model import FieldValue, Finding, Phrase, Request, Severity, Text
 from handlers.objects import Obj, age
 from handlers.pod_diagnosis import PodDiagnosis, diagnose_pod
 from handlers.podstatus import pod_state
@@ -219,7 +219,7 @@ def _deployment(w: Obj, revisions: list[rollout.Revision], pods: list[Obj], req:
         "previous_revision": revisions[-2].number if len(revisions) >= 2 else 0,
         "strategy": w.text("spec", "strategy", "type") or "RollingUpdate",
     }
-    evidence = [
+    evidence: list[Text] = [
         f"Replicas: {desired} desired | {st.num('updatedReplicas')} updated | {st.num('replicas')} total | "
         f"{st.num('availableReplicas')} available | {unavailable} unavailable",
     ]
@@ -236,11 +236,20 @@ def _deployment(w: Obj, revisions: list[rollout.Revision], pods: list[Obj], req:
         if rev.obj.num("spec", "replicas") == 0 and rev is not newest and by_rs[rev.name] == 0:
             continue
         images = ", ".join(c.text("image") for c in rev.template.children("spec", "containers"))
-        label = "new" if rev is newest else "old"
         evidence.append(
-            f"ReplicaSet {rev.name} (revision {rev.number}, {label}, created {age(rev.obj.created, req.now)} "
-            f"ago): {images}; {rev.obj.num('spec', 'replicas')} desired, {by_rs[rev.name]} pod(s), "
-            f"{ready_by_rs[rev.name]} ready"
+            Phrase(
+                "EV-WORKLOAD-REPLICASET",
+                {
+                    "name": rev.name,
+                    "revision": rev.number,
+                    "new": rev is newest,
+                    "ago": age(rev.obj.created, req.now),
+                    "images": images,
+                    "desired": rev.obj.num("spec", "replicas"),
+                    "pods": by_rs[rev.name],
+                    "ready": ready_by_rs[rev.name],
+                },
+            )
         )
     if complete and not stuck:
         sev = Severity.INFO
@@ -282,7 +291,7 @@ def _statefulset(w: Obj, revisions: list[rollout.Revision], pods: list[Obj], req
         "service": w.text("spec", "serviceName"),
         "complete": st.num("readyReplicas") == desired and not rolling,
     }
-    evidence = [
+    evidence: list[Text] = [
         f"Replicas: {desired} desired | {st.num('replicas')} total | {st.num('readyReplicas')} ready | "
         f"{st.num('currentReplicas')} current | {st.num('updatedReplicas')} updated",
         f"currentRevision: {current or '<none>'}, updateRevision: {update or '<none>'}",
@@ -290,14 +299,20 @@ def _statefulset(w: Obj, revisions: list[rollout.Revision], pods: list[Obj], req
     for rev in reversed(revisions[-3:]):
         images = ", ".join(c.text("image") for c in rev.template.children("spec", "containers"))
         evidence.append(
-            f"ControllerRevision {rev.name} (revision {rev.number}, "
-            f"created {age(rev.obj.created, req.now)} ago): "
-            f"{images}; {by_rev[rev.name]} pod(s)"
+            Phrase(
+                "EV-WORKLOAD-CONTROLLER-REVISION",
+                {
+                    "name": rev.name,
+                    "revision": rev.number,
+                    "ago": age(rev.obj.created, req.now),
+                    "images": images,
+                    "pods": by_rev[rev.name],
+                },
+            )
         )
     if not_ready:
-        evidence.append(
-            "Not ready: " + ", ".join(f"{p.name} ({pod_state(p).status})" for p in not_ready[:MAX_LISTED])
-        )
+        listed = tuple(f"{p.name} ({pod_state(p).status})" for p in not_ready[:MAX_LISTED])
+        evidence.append(Phrase("EV-WORKLOAD-NOT-READY", {"pods": listed}))
     sev = (
         Severity.INFO
         if fields["complete"]
@@ -347,7 +362,7 @@ def _cronjob(w: Obj, jobs: list[Obj], req: Request) -> Finding:
         "last_job": last.name,
         "concurrency": w.text("spec", "concurrencyPolicy") or "Allow",
     }
-    evidence = [
+    evidence: list[Text] = [
         f"Schedule: {fields['schedule']}, Suspend: {str(fields['suspend']).lower()}, "
         f"Concurrency Policy: {fields['concurrency']}",
         f"Last Schedule Time: {fields['last_schedule'] or '<none>'}, "
@@ -355,8 +370,16 @@ def _cronjob(w: Obj, jobs: list[Obj], req: Request) -> Finding:
     ]
     for j in jobs[-5:]:
         evidence.append(
-            f"Job {j.name}: {j.num('status', 'succeeded')} succeeded, {j.num('status', 'failed')} failed, "
-            f"{j.num('status', 'active')} active, created {age(j.created, req.now)} ago"
+            Phrase(
+                "EV-WORKLOAD-CRONJOB-JOB",
+                {
+                    "job": j.name,
+                    "succeeded": j.num("status", "succeeded"),
+                    "failed": j.num("status", "failed"),
+                    "active": j.num("status", "active"),
+                    "ago": age(j.created, req.now),
+                },
+            )
         )
     sev = Severity.WARNING if fields["suspend"] else Severity.INFO
     return Finding("CRONJOB-STATUS", fields, tuple(evidence), severity=sev)
@@ -388,7 +411,7 @@ def _pods_summary(w: Obj, pods: list[Obj], diagnosed: list[PodDiagnosis], req: R
     statuses: Counter[str] = Counter(pod_state(p).status for p in pods)
     done = {d.pod.name for d in diagnosed}
     rest = [p for p in sorted(pods, key=quick_badness) if p.name not in done]
-    evidence = []
+    evidence: list[Text] = []
     for p in rest[:MAX_LISTED]:
         st = pod_state(p)
         evidence.append(
@@ -396,7 +419,7 @@ def _pods_summary(w: Obj, pods: list[Obj], diagnosed: list[PodDiagnosis], req: R
             f"AGE {age(p.created, req.now)}, NODE {p.text('spec', 'nodeName') or '<none>'}"
         )
     if len(rest) > MAX_LISTED:
-        evidence.append(f"... and {len(rest) - MAX_LISTED} more")
+        evidence.append(Phrase("EV-WORKLOAD-MORE-PODS", {"count": len(rest) - MAX_LISTED}))
     first_bad = next((d.pod.name for d in diagnosed), "")
     fields: dict[str, FieldValue] = {
         "ns": w.namespace,

@@ -131,7 +131,7 @@ def test_thirty_pods_failing_one_way_are_one_problem(tmp_path: Path) -> None:
     assert crash["title"] == "deploy/web in shop: 30/30 pods CrashLoopBackOff, exit 1 (app error)"
     assert crash["next_steps"][0] == "/k8s why deploy/web -n shop"
     assert len(crash["evidence"]) == 5  # three pods quoted, "... and 27 more", the last termination
-    assert crash["evidence"][3] == "... and 27 more pod(s)"
+    assert crash["evidence"][3] == "... and 27 more pods"
     assert crash["evidence"][4] == "web: Last State: Terminated, Reason: Error, Exit Code: 1"
     # The Deployment (0/30 available) is not reported again: its pods say why.
     assert titles(answer, "DIGEST-SVC-NO-ENDPOINTS") == [

@@ -322,3 +322,19 @@ def test_slack_usage_error_in_a_chinese_channel(bot: BotServer, slack: FakeSlack
     bot.command("wy es-0", slack.response_url("zh-usage"), user="U0ANN", channel="C0ZH")
     body = _answer(slack, "zh-usage")
     assert HAN.search(texts(body)) and "`why`" in texts(body)
+
+
+def test_slack_buttons_answer_in_the_askers_language(bot: BotServer, slack: FakeSlack) -> None:
+    bot.command("why es-0", slack.response_url("zh-b"), user="U0ANN", channel="C0ZH")
+    buttons = {b["action_id"]: b["value"] for b in check_message(_answer(slack, "zh-b"))}
+    bot.click("k8s_logs", buttons["k8s_logs"], slack.response_url("zh-logs"), user="U0ANN", channel="C0ZH")
+    logs = _answer(slack, "zh-logs")
+    assert HAN.search(texts(logs)) and "kubectl -n logging logs es-0" in texts(logs)
+    bot.click("k8s_events", buttons["k8s_events"], slack.response_url("zh-ev"), user="U0ANN", channel="C0ZH")
+    assert HAN.search(texts(_answer(slack, "zh-ev")))
+    bot.click("k8s_share", buttons["k8s_share"], slack.response_url("zh-share"), user="U0ANN", channel="C0ZH")
+    (shared, _cleanup) = [
+        c.body for c in slack.wait_for("response_url", 2, where=lambda c: c.path == "/response/zh-share")
+    ]
+    header = shared["blocks"][0]["elements"][0]["text"]
+    assert header.startswith("<@U0ANN>") and HAN.search(header)

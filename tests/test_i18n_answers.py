@@ -109,6 +109,10 @@ def _values(fields: dict[str, object]) -> Iterator[str]:
                 yield s
 
 
+def _command(step: str) -> str:
+    return re.split(r"\s{2,}#\s", step)[0]
+
+
 def _shown(value: str, text: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text) is not None
 
@@ -122,10 +126,23 @@ def compare(result: Result) -> list[str]:
             problems.append(f"{key} differs")
     for f, fe, fz in zip(result.findings, en["findings"], zh["findings"], strict=True):
         where = f"{result.query} / {f.code}"
-        if (fe["code"], fe["severity"], fe["evidence"]) != (fz["code"], fz["severity"], fz["evidence"]):
+        if (fe["code"], fe["severity"], len(fe["evidence"])) != (
+            fz["code"],
+            fz["severity"],
+            len(fz["evidence"]),
+        ):
             problems.append(f"{where}: code, severity or evidence differ")
-        commands_en = [s for s in fe["next_steps"] if not s.lstrip().startswith("#")]
-        commands_zh = [s for s in fz["next_steps"] if not s.lstrip().startswith("#")]
+        for raw, ev_en, ev_zh in zip(f.evidence, fe["evidence"], fz["evidence"], strict=True):
+            if isinstance(raw, str):  # data quoted from the cluster: the same in every language
+                if ev_en != ev_zh:
+                    problems.append(f"{where}: evidence data changed with the language: {ev_en!r}")
+                continue
+            lost = [v for v in set(_values(dict(raw.fields))) if _shown(v, ev_en) and v not in ev_zh]
+            if lost:
+                problems.append(f"{where}: evidence {raw.code} lost {sorted(lost)} in Chinese: {ev_zh!r}")
+        # Commands are the same in every language; only their shell comments are translated.
+        commands_en = [_command(s) for s in fe["next_steps"] if not s.lstrip().startswith("#")]
+        commands_zh = [_command(s) for s in fz["next_steps"] if not s.lstrip().startswith("#")]
         if commands_en != commands_zh:
             problems.append(f"{where}: commands differ: {set(commands_en) ^ set(commands_zh)}")
         zh_text = fz["title"] + "\n" + fz["detail"]

@@ -649,4 +649,4 @@ def test_a_pod_question_stays_within_its_request_budget_and_says_what_it_skipped
     assert codes[:3] == ["SCHED-FAILED", "SCHED-INSUFFICIENT", "SCHED-PVC"]
     # events, nodes, pods on the nodes, claims: the budget's four reads after the pod itself.
     assert any(n.startswith("Not read, to keep this answer within 5 API requests: ") for n in answer["notes"])
-    assert any("StorageClass local" in n for n in answer["notes"])
+    assert any("get StorageClass/local" in n for n in answer["notes"])

@@ -93,7 +93,7 @@ def test_pending_pod_counts_what_other_pods_request_on_each_node() -> None:
     f = _finding(answer, "SCHED-INSUFFICIENT")
     assert "its request of 6" in f["title"]
     assert any(
-        e.startswith("k8s-worker-02: allocatable 8, requested 2700m by 12 pod(s)") for e in f["evidence"]
+        e.startswith("k8s-worker-02: allocatable 8, requested 2700m by 12 pods") for e in f["evidence"]
     )
 
 
