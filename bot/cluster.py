@@ -300,7 +300,7 @@ class LiveView(BaseView):
         if not k.namespaced:
             what = f"list {k.plural}"
         else:
-            what = f"list {k.plural} in {namespace or 'all namespaces'}"
+            what = f"list {k.plural} {f'-n {namespace}' if namespace else '-A'}"
         while True:
             try:
                 data = self._call(what, path, list(kwargs.items()), paging="continue" in kwargs)

@@ -94,7 +94,7 @@ class BaseView:
         try:
             return self.list(kind, namespace, labels=labels)
         except ClusterError as err:
-            self.note("PARTIAL-UNREADABLE", kind=kind, ref=namespace or "all namespaces", detail=err.detail)
+            self.note("PARTIAL-UNREADABLE", kind=kind, ref=namespace or "", detail=err.detail)
             return ()
 
     def events(self, obj: Obj) -> Sequence[Obj]:

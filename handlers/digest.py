@@ -148,7 +148,7 @@ class _Scope:
             if required:
                 raise
             self.unread.append(kind)
-            where = ", ".join(self.namespaces) if namespaced and self.namespaces else "all namespaces"
+            where = ", ".join(self.namespaces) if namespaced and self.namespaces else ""  # "": all
             self.notes.append(Note("PARTIAL-UNREADABLE", {"kind": kind, "ref": where, "detail": err.detail}))
             return None
 

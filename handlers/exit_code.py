@@ -400,7 +400,7 @@ def _not_terminated(pod: Obj, name: str, init: bool) -> Finding:
     elif state.has("waiting"):
         now_state = state.text("waiting", "reason") or "waiting"
     else:
-        now_state = "no status yet"
+        now_state = ""  # no status yet: the template says so
     return Finding(
         "EXIT-NOT-TERMINATED",
         {

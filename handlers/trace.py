@@ -620,7 +620,7 @@ def _hosts_line(ing: Obj) -> Text:
 def _by_host(view: ClusterView, req: Request, host: str, request_path: str) -> Result:
     ingresses = view.list("Ingress", req.namespace)
     route, host_matched = pick_route(ingresses, host, request_path)
-    where = req.namespace or "all namespaces"
+    where = req.namespace or ""  # "": all namespaces (the template words it)
     ingresses_in: Text = Phrase("EV-TRAFFIC-INGRESSES-IN", {"ns": req.namespace or ""})
     if route is None:
         if host_matched:

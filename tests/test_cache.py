@@ -455,7 +455,7 @@ def test_when_the_leader_fails_a_waiting_reader_reads_for_itself(
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(pool.map(lambda _: ask(), range(2)))
     assert CRASHING in outcomes[0].split(",")
-    assert outcomes[1].startswith("unavailable: list pods in shop: HTTP 500")
+    assert outcomes[1].startswith("unavailable: list pods -n shop: HTTP 500")
     assert lists(kube) == 2
     view_of(clusters).list("Pod", "shop")
     assert lists(kube) == 2  # the successful read was cached; the failure was not

@@ -251,7 +251,7 @@ def test_an_unreadable_kind_is_said_and_reports_nothing_false(fake_kube: FakeKub
     assert run.returncode == 0, run.stderr
     answer = run.json()
     assert answer["partial"] is True
-    assert any("Could not read EndpointSlice all namespaces" in n for n in answer["notes"])
+    assert any("Could not read EndpointSlice in any namespace" in n for n in answer["notes"])
     assert not titles(answer, "DIGEST-SVC-NO-ENDPOINTS")  # unknown, not "no endpoints"
     assert "Could not read EndpointSlice" in answer["findings"][0]["detail"]
 
