@@ -338,3 +338,19 @@ def test_slack_buttons_answer_in_the_askers_language(bot: BotServer, slack: Fake
     ]
     header = shared["blocks"][0]["elements"][0]["text"]
     assert header.startswith("<@U0ANN>") and HAN.search(header)
+
+
+def test_a_translation_that_fails_to_render_is_answered_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A translator's slip on a branch no test reached costs the user the Chinese words, not the
+    answer: the English renders instead and the fallback is counted (tests assert there is none)."""
+    from bot import catalogue, templating
+
+    source = "{{ pod }} restarted (a source only this test uses)"
+    broken = "{{ pod.missing.deeper }} 重启了"
+    monkeypatch.setattr(templating, "translate", lambda lang, s: broken if (s, lang) == (source, "zh") else s)
+    catalogue.FALLBACKS.clear()
+    assert catalogue._render("TEST-CODE", source, {"pod": "es-0"}, "zh") == (
+        "es-0 restarted (a source only this test uses)"
+    )
+    assert catalogue.FALLBACKS["TEST-CODE"] == 1
+    catalogue.FALLBACKS.clear()
