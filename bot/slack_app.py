@@ -717,7 +717,9 @@ class SlackBot:
         else:
             lines = _newest_that_fit(pod_events(view, ns, pod), LOG_CHARS)
             blocks = _json_template_list("slack/events.json.j2", lang, ns=ns, pod=pod, lines=lines)
-        return split_messages(blocks, f"{what}: {ns}/{pod}", cli_hint=None, lang=lang)
+        # The notification text: the first block's own words (already in the asker's language).
+        fallback = str(blocks[0].get("text", {}).get("text", f"{ns}/{pod}")) if blocks else f"{ns}/{pod}"
+        return split_messages(blocks, fallback[:200], cli_hint=None, lang=lang)
 
     # -- @k8s-bot ----------------------------------------------------------------------------------
 
