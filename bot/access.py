@@ -34,16 +34,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import ClassVar
 
 from bot.clusters import Clusters, Opened
 from bot.config import ClusterConfig, Settings, SettingsError
 from bot.i18n import LANGS
-from bot.viewbase import BaseView
+from bot.viewbase import BaseView, WrappingView
 from handlers.errors import QueryError
 from handlers.kinds import KINDS
-from handlers.model import Note
 from handlers.objects import Obj
 
 ANY = "*"
@@ -291,26 +289,13 @@ def _names(value: object, where: str) -> frozenset[str] | None:
 # -- the fence: a ClusterView that shows only the allowed namespaces -----------------------------
 
 
-class FencedView(BaseView):
+class FencedView(WrappingView):
     """Wraps a view so objects outside `namespaces` do not exist (cluster-scoped kinds stay visible,
     except Namespaces and PersistentVolumes, which name namespaces)."""
 
     def __init__(self, inner: BaseView, namespaces: frozenset[str]) -> None:
-        super().__init__()
-        self._inner = inner
+        super().__init__(inner)
         self._allowed = namespaces
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def has_data(self) -> bool:
-        return self._inner.has_data
-
-    @property
-    def taken_at(self) -> datetime | None:
-        return self._inner.taken_at
 
     def _visible(self, obj: Obj) -> bool:
         if obj.kind == "Namespace":
@@ -352,10 +337,6 @@ class FencedView(BaseView):
 
     def namespaces(self) -> Sequence[str]:
         return [ns for ns in self._inner.namespaces() if ns in self._allowed]
-
-    def notes(self) -> Sequence[Note]:
-        own = list(super().notes())
-        return (*own, *(n for n in self._inner.notes() if n not in own))
 
 
 class ScopedClusters(Clusters):

@@ -22,7 +22,6 @@ import functools
 import gettext
 import io
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -153,18 +152,15 @@ def translate(lang: str, msgid: str) -> str:
 # -- which language to answer in --------------------------------------------------------------------
 
 
-def is_cjk(ch: str) -> bool:
-    return "CJK" in unicodedata.name(ch, "") or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
-
-
-def _is_han(ch: str) -> bool:
-    return "CJK UNIFIED IDEOGRAPH" in unicodedata.name(ch, "")
+#: Chinese characters (CJK Unified Ideographs, extension A, compatibility ideographs).
+HAN_RANGES = "\u3400-\u9fff\uf900-\ufaff"
+HAN = re.compile(f"[{HAN_RANGES}]")
 
 
 def detect(text: str) -> str | None:
     """The language a question is written in, when it says: Chinese characters mean Chinese.
     Names, commands and flags are ASCII in both languages, so ASCII-only text says nothing."""
-    return "zh" if any(_is_han(ch) for ch in text) else None
+    return "zh" if HAN.search(text) else None
 
 
 def choose(

@@ -24,7 +24,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import DOMAIN, LANGS, LOCALES
+from bot.i18n import DOMAIN, HAN, LANGS, LOCALES
 from bot.templating import TEMPLATES
 
 ROOT = TEMPLATES.parent
@@ -32,7 +32,6 @@ POT = LOCALES / f"{DOMAIN}.pot"
 _KNOWLEDGE_PREFIX = "templates/knowledge/"
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
 _PY_FORMAT = re.compile(r"%\((\w+)\)[sd]")  # jinja2's trans blocks: %(name)s, ngettext's %(num)d
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def po_path(lang: str) -> Path:
@@ -157,11 +156,7 @@ def _check_pair(msgid: str, msgstr: str, flags: set[str]) -> list[str]:
         missing = [s for s in want_spans if s not in got_spans]
         extra = [s for s in got_spans if s not in want_spans]
         problems.append(f"`code` spans must stay as written: missing {missing}, changed/added {extra}")
-    if (
-        _HAN.search(msgid) is None
-        and _HAN.search(msgstr) is None
-        and re.search(r"[A-Za-z]{3} [a-z]{3}", msgid)
-    ):
+    if HAN.search(msgid) is None and HAN.search(msgstr) is None and re.search(r"[A-Za-z]{3} [a-z]{3}", msgid):
         problems.append("translation has no Chinese text")
     return problems
 

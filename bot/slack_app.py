@@ -68,9 +68,8 @@ from bot.query import parse
 from bot.ratelimit import RateLimited, RateLimiter, limiter
 from bot.render import MAX_BLOCKS, error_slack, error_text, split_messages, to_slack
 from bot.templating import render_file
-from bot.viewbase import BaseView, event_time
+from bot.viewbase import BaseView, WrappingView, event_time
 from handlers.errors import NotFound, QueryError
-from handlers.model import Note
 from handlers.objects import Obj, age, parse_time
 from handlers.redact import redact
 
@@ -197,25 +196,12 @@ class CpuSlots:
             self._local.held = True
 
 
-class _YieldingView(BaseView):
+class _YieldingView(WrappingView):
     """Passes every read to the answer's view with the CPU slot given back for its duration."""
 
     def __init__(self, inner: BaseView, slots: CpuSlots) -> None:
-        super().__init__()
-        self._inner = inner
+        super().__init__(inner)
         self._slots = slots
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def has_data(self) -> bool:
-        return self._inner.has_data
-
-    @property
-    def taken_at(self) -> datetime | None:
-        return self._inner.taken_at
 
     def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         with self._slots.io():
@@ -238,10 +224,6 @@ class _YieldingView(BaseView):
     def namespaces(self) -> Sequence[str]:
         with self._slots.io():
             return self._inner.namespaces()
-
-    def notes(self) -> Sequence[Note]:
-        own = list(super().notes())
-        return (*own, *(n for n in self._inner.notes() if n not in own))
 
 
 class _SlottedClusters(ScopedClusters):

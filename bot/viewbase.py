@@ -123,3 +123,28 @@ def involves(ev: Obj, obj: Obj) -> bool:
         and inv.text("kind") == obj.kind
         and (inv.text("namespace") or "") == (obj.namespace or "")
     )
+
+
+class WrappingView(BaseView):
+    """A view over another view (a fence, a CPU-slot yield): name, data and clock are the inner
+    view's, and its notes come along with the wrapper's own."""
+
+    def __init__(self, inner: BaseView) -> None:
+        super().__init__()
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def has_data(self) -> bool:
+        return self._inner.has_data
+
+    @property
+    def taken_at(self) -> datetime | None:
+        return self._inner.taken_at
+
+    def notes(self) -> Sequence[Note]:
+        own = list(super().notes())
+        return (*own, *(n for n in self._inner.notes() if n not in own))

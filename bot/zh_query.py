@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.i18n import detect
+from bot.i18n import HAN_RANGES, detect
 
 #: Chinese words for each verb, longest first where one contains another (`怎么了` before `怎么`).
 #: `how` needs a topic as well (see below): `es-0 怎么一直重启` asks why, not how.
@@ -90,7 +90,7 @@ _ENGLISH_VERBS = frozenset(
         *("how", "reason", "scrape", "digest", "help"),
     ]
 )
-_HAN = r"\u3400-\u9fff\uf900-\ufaff"
+_HAN = HAN_RANGES
 _BOUNDARY = re.compile(rf"(?<=[{_HAN}])(?=[^\s{_HAN}])|(?<=[^\s{_HAN}])(?=[{_HAN}])")
 _CJK_PUNCT = "。、，；：？！「」『』《》【】（）…·～"
 _TRAILING = re.compile(r"[?!.,;:。、，；：？！…]+$")

@@ -113,11 +113,7 @@ def runbook(req: Request, view: ClusterView) -> Result:
     topic = _topic(req.args[0])
     if len(req.args) > 2:
         raise UsageError("extra_args", "how", value=" ".join(req.args[2:]))
-    fields = dict(_PLACEHOLDERS)
-    fields["domain"] = req.cluster_domain
-    if req.namespace:
-        fields["ns"] = req.namespace
-    _placeholder_names(fields, str(fields["ns"]), req.cluster_domain)
+    fields = placeholders(req.namespace, req.cluster_domain)
     if len(req.args) == 1:
         return Result.answer(
             req, target=Target("Runbook", name=topic), findings=[Finding(TOPICS[topic], fields)]
@@ -174,6 +170,16 @@ def runbook(req: Request, view: ClusterView) -> Result:
             )
         )
     return Result.answer(req, target=Target("Pod", pod.namespace, pod.name), findings=findings)
+
+
+def placeholders(namespace: str | None, domain: str) -> dict[str, FieldValue]:
+    """A runbook's fields when no pod is named: `<pod>`, `<node>`... and the namespace if given."""
+    fields = dict(_PLACEHOLDERS)
+    fields["domain"] = domain
+    if namespace:
+        fields["ns"] = namespace
+    _placeholder_names(fields, str(fields["ns"]), domain)
+    return fields
 
 
 def _placeholder_names(fields: dict[str, FieldValue], ns: str, domain: str) -> None:

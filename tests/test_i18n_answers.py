@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -26,7 +25,7 @@ from bot.dispatch import ask
 from bot.knowledge import reasons
 from bot.render import error_text, to_json, to_slack
 from handlers.how import TOPICS
-from handlers.model import Finding, Result
+from handlers.model import Result
 from tests.conftest import EXAMPLE, FIXTURES
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -213,10 +212,6 @@ def test_handlers_do_not_depend_on_the_language() -> None:
         assert en.lang == "en" and zh.lang == "zh"
         strip = lambda r: [(f.code, f.fields, f.evidence, f.commands) for f in r.findings]  # noqa: E731
         assert strip(en.result) == strip(zh.result)
-
-
-def _fields_of(findings: list[Finding]) -> list[dict[str, Any]]:
-    return [dict(f.fields) for f in findings]
 
 
 def test_reason_texts_are_translated() -> None:

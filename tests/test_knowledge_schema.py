@@ -18,7 +18,7 @@ import yaml
 
 from bot import knowledge
 from bot.catalogue import entries, render_finding
-from handlers.how import TOPICS
+from handlers.how import TOPICS, placeholders
 from handlers.model import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,35 +229,8 @@ def test_the_index_handed_to_handlers_matches_the_data() -> None:
 
 @pytest.mark.parametrize("topic", list(TOPICS))
 def test_every_runbook_renders_without_and_with_each_runtime(topic: str) -> None:
-    base: dict[str, Any] = {
-        "named": False,
-        "ns": "<ns>",
-        "pod": "<pod>",
-        "container": "<container>",
-        "node": "<node>",
-        "container_id": "<container-id>",
-        "runtime": "",
-        "docker": False,
-        "host_network": False,
-        "pod_ip": "<pod-ip>",
-        "owner": "<workload>",
-        "service_account": "<serviceaccount>",
-        "automount": True,
-        "svc": "<svc>",
-        "svc_port": "<port>",
-        "local_port": "<local-port>",
-        "pod_port": "<port>",
-        "pod_local_port": "<local-port>",
-        "hostname": "<hostname>",
-        "subdomain": "",
-        "fqdn": "",
-        "pod_ip_name": "<a-b-c-d>.<ns>.pod.cluster.local",
-        "lookup_name": "<hostname>.<subdomain>.<ns>.svc.cluster.local",
-        "configmap": "<configmap>",
-        "mount_path": "<mount-path>",
-        "subpath": False,
-        "domain": "cluster.local",
-    }
+    # The placeholders `how` itself fills in when no pod is named (one list, in handlers/how.py).
+    base: dict[str, Any] = placeholders(None, "cluster.local")
     named = dict(base, named=True, ns="shop", pod="web-0", container="web", node="n1", container_id="abc123")
     for fields in (base, dict(named, runtime="containerd"), dict(named, runtime="docker", docker=True)):
         rendered = render_finding(Finding(TOPICS[topic], fields))
